@@ -1,0 +1,88 @@
+"""Settings: one pydantic-settings class, environment prefix GAOXIN_, shared by every process.
+
+Each service reads the fields it needs; keeping them in one class gives one table in the README and one place
+where the defaults are chosen so that no two ports collide.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceName = Literal["indicators", "rewards", "talent", "gateway"]
+DOMAIN_SERVICES: tuple[ServiceName, ...] = ("indicators", "rewards", "talent")
+ALL_SERVICES: tuple[ServiceName, ...] = (*DOMAIN_SERVICES, "gateway")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAOXIN_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(Path(".data"), description="SQLite files and the embedded NATS store")
+    log_level: str = "INFO"
+    host: str = Field("127.0.0.1", description="interface the services bind to")
+
+    gateway_port: int = 8000
+    indicators_grpc_port: int = 50151
+    rewards_grpc_port: int = 50152
+    talent_grpc_port: int = 50153
+    indicators_metrics_port: int = 9151
+    rewards_metrics_port: int = 9152
+    talent_metrics_port: int = 9153
+
+    # Where the gateway and the services find each other (host:port); default: host and port above.
+    indicators_addr: str | None = None
+    rewards_addr: str | None = None
+    talent_addr: str | None = None
+
+    # Per-service database URLs; default: a SQLite file per service under data_dir.
+    indicators_database_url: str | None = None
+    rewards_database_url: str | None = None
+    talent_database_url: str | None = None
+    gateway_database_url: str | None = None
+
+    nats_url: str | None = Field(None, description="external NATS; unset: the embedded nats-server")
+    embedded_nats_port: int = 4333
+
+    bootstrap_admin_key: SecretStr | None = None
+    demo_data: bool = False
+    grpc_deadline_seconds: float = 5.0
+    outbox_poll_seconds: float = 1.0
+
+    @model_validator(mode="after")
+    def _refuse_defaults_in_production(self) -> Settings:
+        if self.environment == "production":
+            missing = [
+                name
+                for name in ("indicators", "rewards", "talent", "gateway")
+                if getattr(self, f"{name}_database_url") is None
+            ]
+            if missing or self.nats_url is None:
+                raise ValueError(
+                    "production needs explicit GAOXIN_<SERVICE>_DATABASE_URL for "
+                    f"{missing or 'every service'} and GAOXIN_NATS_URL"
+                )
+        return self
+
+    @property
+    def resolved_nats_url(self) -> str:
+        return self.nats_url or f"nats://127.0.0.1:{self.embedded_nats_port}"
+
+    def database_url(self, service: ServiceName) -> str:
+        url: str | None = getattr(self, f"{service}_database_url")
+        return url or f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def grpc_port(self, service: ServiceName) -> int:
+        port: int = getattr(self, f"{service}_grpc_port")
+        return port
+
+    def metrics_port(self, service: ServiceName) -> int:
+        port: int = getattr(self, f"{service}_metrics_port")
+        return port
+
+    def grpc_addr(self, service: ServiceName) -> str:
+        addr: str | None = getattr(self, f"{service}_addr")
+        return addr or f"127.0.0.1:{self.grpc_port(service)}"

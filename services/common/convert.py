@@ -1,0 +1,47 @@
+"""Conversions between protobuf value types and Python ones, and the civil date the policy is read in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from gaoxin.types.v1 import types_pb2
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def today_in_china() -> date:
+    """Policy dates are civil dates in China: "today" is Beijing's today, whatever the server's zone."""
+    return datetime.now(CHINA).date()
+
+
+class ZoneLevel(StrEnum):
+    PROVINCIAL = "provincial"
+    NATIONAL = "national"
+
+
+_LEVEL_TO_PB = {
+    ZoneLevel.PROVINCIAL: types_pb2.ZONE_LEVEL_PROVINCIAL,
+    ZoneLevel.NATIONAL: types_pb2.ZONE_LEVEL_NATIONAL,
+}
+_PB_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PB.items()}
+
+
+def level_to_pb(level: ZoneLevel | None) -> types_pb2.ZoneLevel.ValueType:
+    return _LEVEL_TO_PB[level] if level is not None else types_pb2.ZONE_LEVEL_UNSPECIFIED
+
+
+def level_from_pb(value: types_pb2.ZoneLevel.ValueType) -> ZoneLevel | None:
+    return _PB_TO_LEVEL.get(value)
+
+
+def date_to_pb(value: date) -> types_pb2.Date:
+    return types_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def date_from_pb(value: types_pb2.Date) -> date | None:
+    """None for an unset date; ValueError for an impossible one (e.g. 2023-02-30)."""
+    if value.year == 0 and value.month == 0 and value.day == 0:
+        return None
+    return date(value.year, value.month, value.day)

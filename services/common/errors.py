@@ -1,0 +1,70 @@
+"""Domain errors, defined once; the gRPC interceptor maps them to status codes, the gateway maps those to HTTP."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import grpc
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad input: where (e.g. ("values", 3, "year")) and why."""
+
+    location: tuple[str | int, ...]
+    message: str
+
+
+@dataclass
+class DomainError(Exception):
+    message: str
+    violations: list[FieldViolation] = field(default_factory=list)
+    code: str = "error"
+
+    status: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class InvalidArgument(DomainError):
+    code: str = "invalid_argument"
+    status: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
+
+
+@dataclass
+class NotFound(DomainError):
+    code: str = "not_found"
+    status: grpc.StatusCode = grpc.StatusCode.NOT_FOUND
+
+
+@dataclass
+class Conflict(DomainError):
+    code: str = "conflict"
+    status: grpc.StatusCode = grpc.StatusCode.ALREADY_EXISTS
+
+
+@dataclass
+class FailedPrecondition(DomainError):
+    code: str = "failed_precondition"
+    status: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION
+
+
+# Trailing-metadata keys carrying what a status code alone cannot: the stable error code and field violations.
+ERROR_CODE_KEY = "gaoxin-error-code"
+VIOLATIONS_KEY = "gaoxin-violations-bin"
+
+
+def encode_violations(violations: list[FieldViolation]) -> bytes:
+    return json.dumps(
+        [{"location": list(v.location), "message": v.message} for v in violations], ensure_ascii=False
+    ).encode()
+
+
+def decode_violations(raw: bytes | str | None) -> list[FieldViolation]:
+    if not raw:
+        return []
+    items = json.loads(raw)
+    return [FieldViolation(tuple(item["location"]), item["message"]) for item in items]

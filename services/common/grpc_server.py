@@ -1,0 +1,144 @@
+"""The grpc.aio server every domain service runs: interceptors, health, reflection.
+
+Interceptors (outermost first): request id → metrics → domain-error mapping. Each wraps unary and
+client-streaming handlers alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common.errors import ERROR_CODE_KEY, VIOLATIONS_KEY, DomainError, encode_violations
+from services.common.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from services.common.metrics import GRPC_HANDLED, GRPC_HANDLING
+
+log = logging.getLogger(__name__)
+
+CallNext = Callable[[Any], Awaitable[Any]]
+
+
+class _AroundInterceptor(grpc.aio.ServerInterceptor):
+    async def around(
+        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
+        raise NotImplementedError
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        if handler is None or method.startswith("/grpc."):
+            return handler  # health and reflection stay untouched
+        if handler.unary_unary is not None:
+            unary: Any = handler.unary_unary
+
+            async def unary_wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                return await self.around(lambda r: unary(r, context), request, context, method)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_wrapper, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary is not None:
+            streaming: Any = handler.stream_unary
+
+            async def stream_wrapper(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                return await self.around(lambda r: streaming(r, context), requests, context, method)
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_wrapper, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+
+class RequestIdInterceptor(_AroundInterceptor):
+    """Carries the caller's X-Request-ID (or a new one) into logs and the events this call stages."""
+
+    async def around(
+        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
+        metadata = dict(context.invocation_metadata() or ())
+        token = request_id_var.set(str(metadata.get(REQUEST_ID_HEADER) or new_request_id()))
+        try:
+            return await call_next(request)
+        finally:
+            request_id_var.reset(token)
+
+
+class MetricsInterceptor(_AroundInterceptor):
+    async def around(
+        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
+        _, service, name = method.split("/", 2)
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await call_next(request)
+        except BaseException:
+            code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+            raise
+        finally:
+            GRPC_HANDLING.labels(service, name).observe(time.perf_counter() - started)
+            GRPC_HANDLED.labels(service, name, code.name).inc()
+
+
+class ErrorInterceptor(_AroundInterceptor):
+    """Domain errors become their status code with the violations in trailing metadata; bugs become INTERNAL."""
+
+    async def around(
+        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
+        try:
+            return await call_next(request)
+        except DomainError as exc:
+            trailers: list[tuple[str, str | bytes]] = [(ERROR_CODE_KEY, exc.code)]
+            if exc.violations:
+                trailers.append((VIOLATIONS_KEY, encode_violations(exc.violations)))
+            await context.abort(exc.status, exc.message, trailing_metadata=tuple(trailers))
+        except (grpc.aio.AbortError, grpc.RpcError):
+            raise
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"method": method}})
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def build_server(
+    register: Sequence[Callable[[grpc.aio.Server], None]],
+    service_names: Sequence[str],
+    address: str,
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
+    """A server with the given servicers, health (all NOT_SERVING until told otherwise) and reflection.
+
+    Returns the server, its health servicer and the bound port (useful with port 0 in tests).
+    """
+    server = grpc.aio.server(
+        interceptors=[RequestIdInterceptor(), MetricsInterceptor(), ErrorInterceptor()],
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+    )
+    for add in register:
+        add(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [
+        *service_names,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+    ]
+    reflection.enable_server_reflection(names, server)
+    port = server.add_insecure_port(address)
+    return server, health_servicer, port
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer, service_names: Sequence[str], serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ("", *service_names):
+        await health_servicer.set(name, status)

@@ -1,0 +1,86 @@
+"""The life of a domain-service process, written once: start, report readiness, shut down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from sqlalchemy import Engine
+
+from services.common.bus import Bus
+from services.common.config import ServiceName, Settings
+from services.common.db import ping
+from services.common.grpc_server import build_server, set_serving
+from services.common.inbox import EventConsumer
+from services.common.logs import configure
+from services.common.metrics import record_build_info, serve_metrics
+from services.common.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class ServiceProcess:
+    """What one domain service runs: its gRPC servicers, its outbox relay and its event consumers."""
+
+    name: ServiceName
+    settings: Settings
+    engine: Engine
+    bus: Bus
+    register: Sequence[Callable[[grpc.aio.Server], None]]
+    grpc_service_names: Sequence[str]
+    relay: OutboxRelay | None = None
+    consumers: Sequence[EventConsumer] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        configure(self.name, self.settings.log_level)
+        record_build_info(self.name)
+        serve_metrics(self.settings.metrics_port(self.name), self.settings.host)
+        address = f"{self.settings.host}:{self.settings.grpc_port(self.name)}"
+        server, health, _ = build_server(self.register, self.grpc_service_names, address)
+        await set_serving(health, self.grpc_service_names, serving=False)
+        await server.start()
+        stop = stop or _stop_on_signals()
+        tasks = [asyncio.create_task(self.bus.connect(), name="nats-connect")]
+        if self.relay is not None:
+            tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.sub.durable}") for c in self.consumers]
+        tasks.append(asyncio.create_task(self._report_readiness(health), name="readiness"))
+        log.info("started", extra={"fields": {"grpc": address}})
+        await stop.wait()
+        log.info("stopping")
+        await set_serving(health, self.grpc_service_names, serving=False)
+        await server.stop(SHUTDOWN_GRACE_SECONDS)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.bus.close()
+        self.engine.dispose()
+        log.info("stopped")
+
+    async def _report_readiness(self, health: object) -> None:
+        """Health turns SERVING only while both the database and NATS answer."""
+        serving: bool | None = None
+        while True:
+            ok = self.bus.ready.is_set() and self.bus.connected and await asyncio.to_thread(ping, self.engine)
+            if ok != serving:
+                serving = ok
+                await set_serving(health, self.grpc_service_names, serving=ok)  # type: ignore[arg-type]
+                log.info("health", extra={"fields": {"serving": ok}})
+            await asyncio.sleep(0.5)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

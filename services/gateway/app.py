@@ -1,0 +1,123 @@
+"""The public REST gateway: FastAPI app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.bus import Bus
+from services.common.config import Settings
+from services.common.db import make_engine, transaction
+from services.common.metrics import record_build_info
+from services.gateway import store
+from services.gateway.backends import Backends
+from services.gateway.deps import KeyCache
+from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, key_hash, new_key
+from services.gateway.middleware import RequestContextMiddleware
+from services.gateway.problems import Problem, ProblemResponse, problem_response
+from services.gateway.routes import awards, ops, zones
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+DESCRIPTION = """
+The open API of Lianyungang's 连政发〔2021〕25号 (high-tech-zone policy) as code.
+Every decision cites the clause it rests on. Errors are `application/problem+json` (RFC 9457).
+Authenticate with `Authorization: Bearer <api-key>`; scopes: `data:write`, `read`, `talent:check`, `admin`.
+"""
+
+
+def ensure_admin_key(settings: Settings, engine: Any) -> str | None:
+    """Make the bootstrap key exist; with none configured and no key at all, create one and return it."""
+    scopes = [s.value for s in ALL_SCOPES]
+    with transaction(engine) as conn:
+        if settings.bootstrap_admin_key is not None:
+            key = settings.bootstrap_admin_key.get_secret_value()
+            if len(key) < MIN_BOOTSTRAP_KEY_LENGTH:
+                raise ValueError(f"GAOXIN_BOOTSTRAP_ADMIN_KEY must be at least {MIN_BOOTSTRAP_KEY_LENGTH} chars")
+            hashed = key_hash(key)
+            store.add_key(conn, f"boot-{hashed[:8]}", hashed, "bootstrap admin", scopes)
+            return None
+        if store.count_keys(conn) > 0:
+            return None
+        key_id, key = new_key()
+        store.add_key(conn, key_id, key_hash(key), "generated admin", scopes)
+        return key
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        record_build_info("gateway")
+        app.state.engine = make_engine(settings.database_url("gateway"))
+        generated = await anyio.to_thread.run_sync(ensure_admin_key, settings, app.state.engine)
+        if generated:
+            # Shown once, as API.md promises for a start without GAOXIN_BOOTSTRAP_ADMIN_KEY.
+            print(f"gateway: generated admin API key (shown once): {generated}", flush=True)
+        app.state.keys = KeyCache(app.state.engine)
+        app.state.backends = Backends(settings)
+        app.state.bus = Bus(settings.resolved_nats_url, "gateway")
+        app.state.shutting_down = False
+        connecting = asyncio.create_task(app.state.bus.connect())
+        try:
+            yield
+        finally:
+            app.state.shutting_down = True
+            connecting.cancel()
+            await app.state.bus.close()
+            await app.state.backends.close()
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Gaoxin Open Platform",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=_Utf8JSONResponse,
+    )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
+    app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    for module in (zones, awards, ops):
+        app.include_router(module.router)
+    return app
+
+
+class _Utf8JSONResponse(ProblemResponse):
+    media_type = "application/json"
+
+
+async def _on_problem(_request: Request, exc: Problem) -> ProblemResponse:
+    return problem_response(exc)
+
+
+async def _on_validation_error(_request: Request, exc: RequestValidationError) -> ProblemResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(Problem(400, "the request body is not valid JSON", "malformed_body"))
+    return problem_response(
+        Problem(
+            422,
+            f"{len(errors)} invalid field(s)",
+            "validation_failed",
+            [{"location": list(e["loc"]), "message": e["msg"]} for e in errors],
+        )
+    )
+
+
+async def _on_http_exception(_request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    problem = Problem(exc.status_code, str(exc.detail), code, headers=dict(exc.headers or {}))
+    return problem_response(problem)

@@ -1,0 +1,101 @@
+"""gRPC clients of the domain services, and the one place gRPC status becomes HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import grpc
+from gaoxin.indicators.v1 import indicators_pb2_grpc
+from gaoxin.rewards.v1 import rewards_pb2_grpc
+from gaoxin.talent.v1 import talent_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.common.config import DOMAIN_SERVICES, Settings
+from services.common.errors import ERROR_CODE_KEY, VIOLATIONS_KEY, decode_violations
+from services.common.logs import REQUEST_ID_HEADER, request_id_var
+from services.gateway.problems import Problem
+
+Resp = TypeVar("Resp")
+
+HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.OUT_OF_RANGE: 422,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+
+
+class Backends:
+    """One channel per domain service, created inside the running event loop (grpc#32480)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.deadline = settings.grpc_deadline_seconds
+        self.channels = {name: grpc.aio.insecure_channel(settings.grpc_addr(name)) for name in DOMAIN_SERVICES}
+        self.indicators = indicators_pb2_grpc.IndicatorsServiceStub(self.channels["indicators"])
+        self.rewards = rewards_pb2_grpc.RewardsServiceStub(self.channels["rewards"])
+        self.talent = talent_pb2_grpc.TalentServiceStub(self.channels["talent"])
+
+    async def call(
+        self,
+        method: Callable[..., Awaitable[Resp]],
+        request: Any,
+        path_fields: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Resp:
+        """Call with the request id and a deadline; a gRPC error becomes a Problem.
+
+        `path_fields` maps request fields that came from the URL to their location, so a violation on
+        `zone_code` is reported at ["path", "zone_code"] rather than in the body.
+        """
+        try:
+            return await method(request, timeout=self.deadline, metadata=((REQUEST_ID_HEADER, request_id_var.get()),))
+        except grpc.aio.AioRpcError as exc:
+            raise problem_from_rpc_error(exc, path_fields or {}) from exc
+
+    async def ready(self) -> dict[str, bool]:
+        """Each backend's health: SERVING means its database and NATS are reachable."""
+        result: dict[str, bool] = {}
+        for name, channel in self.channels.items():
+            stub = health_pb2_grpc.HealthStub(channel)
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                result[name] = reply.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.aio.AioRpcError:
+                result[name] = False
+        return result
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
+
+def problem_from_rpc_error(exc: grpc.aio.AioRpcError, path_fields: Mapping[str, tuple[str, ...]]) -> Problem:
+    code = exc.code()
+    status = HTTP_STATUS.get(code, 500)
+    trailers = dict(exc.trailing_metadata() or ())
+    errors = [
+        {
+            "location": list(path_fields.get(str(v.location[0]), ("body",)))
+            + ([] if str(v.location[0]) in path_fields else list(v.location)),
+            "message": v.message,
+        }
+        for v in decode_violations(trailers.get(VIOLATIONS_KEY))
+    ]
+    if status == 503:
+        detail = "a backing service is unavailable; retry later"
+    elif status == 504:
+        detail = "a backing service did not answer in time; retry later"
+    elif status == 500:
+        detail = "internal error"
+    else:
+        detail = exc.details() or code.name.lower()
+    error_code = str(trailers.get(ERROR_CODE_KEY) or code.name.lower())
+    headers = {"Retry-After": "1"} if status in (503, 429) else None
+    return Problem(status, detail, error_code, errors, headers)

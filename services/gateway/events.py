@@ -1,0 +1,1 @@
+"""Events the gateway consumes for webhooks to portals — arrives with the gateway issue."""

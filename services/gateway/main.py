@@ -1,0 +1,26 @@
+"""Wiring of the gateway process: `python -m services.gateway.main` (one process; metrics need no multiprocess mode)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from services.common.config import Settings
+from services.common.logs import configure
+from services.gateway.app import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    configure("gateway", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.gateway_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

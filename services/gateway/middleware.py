@@ -1,0 +1,79 @@
+"""Outermost ASGI layer: request id, access log, HTTP metrics, body limit, and the last-resort 500."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.logs import new_request_id, request_id_var
+from services.gateway.problems import Problem, problem_response
+
+log = logging.getLogger("gaoxin.gateway.access")
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests served by the gateway.", ["method", "route", "status"])
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time to serve an HTTP request at the gateway.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        offered = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = offered if _SAFE_REQUEST_ID.fullmatch(offered) else new_request_id()
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"], state["started"] = message["status"], True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                raise Problem(413, f"request bodies are limited to {self.max_body_bytes} bytes", "body_too_large")
+            await self.app(scope, receive, send_with_id)
+        except Problem as problem:
+            await problem_response(problem)(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if not state["started"]:
+                await problem_response(Problem(500, "internal error", "internal"))(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            HTTP_REQUESTS.labels(scope["method"], template, str(state["status"])).inc()
+            HTTP_DURATION.labels(scope["method"], template).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "route": template,
+                        "status": state["status"],
+                        "ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+            request_id_var.reset(token)

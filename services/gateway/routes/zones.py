@@ -1,0 +1,158 @@
+"""Counties and zones (API.md: Zones, counties, enterprises)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from gaoxin.indicators.v1 import indicators_pb2 as pb
+from gaoxin.types.v1 import types_pb2
+
+from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_to_pb
+from services.gateway.deps import Backend, Reader, Writer
+from services.gateway.idempotency import idempotent
+from services.gateway.schemas import (
+    County,
+    CountyCode,
+    CountyIn,
+    RecognitionIn,
+    RecognitionRecorded,
+    Zone,
+    ZoneCode,
+    ZoneIn,
+    ZonePage,
+)
+
+router = APIRouter(prefix="/v1", tags=["zones"])
+
+ZONE_PATH = {"zone_code": ("path", "zone_code")}
+COUNTY_PATH = {"county_code": ("path", "county_code")}
+ZoneCodePath = Annotated[ZoneCode, Path(description="the zone's code", examples=["LYG-HTZ"])]
+CountyCodePath = Annotated[CountyCode, Path(description="6-digit division code", examples=["320706"])]
+
+
+def zone_json(zone: pb.Zone) -> dict[str, Any]:
+    level = level_from_pb(zone.level)
+    return {
+        "zone_code": zone.zone_code,
+        "name": zone.name,
+        "county_code": zone.county_code,
+        "parks": list(zone.parks),
+        "level": level.value if level else None,
+        "recognitions": [{"level": _level(r.level), "recognized_on": _iso(r.recognized_on)} for r in zone.recognitions],
+    }
+
+
+def _level(value: int) -> str:
+    level = level_from_pb(value)  # type: ignore[arg-type]
+    return level.value if level else "unspecified"
+
+
+def _iso(d: Any) -> str:
+    return date(d.year, d.month, d.day).isoformat()
+
+
+@router.put(
+    "/counties/{county_code}",
+    response_model=County,
+    responses={201: {"model": County, "description": "created"}},
+    summary="Create or rename a county/district",
+)
+async def put_county(
+    county_code: CountyCodePath, body: CountyIn, request: Request, backend: Backend, caller: Writer
+) -> Response:
+    async def produce() -> Response:
+        reply = await backend.call(
+            backend.indicators.UpsertCounty,
+            pb.UpsertCountyRequest(county=pb.County(county_code=county_code, name=body.name)),
+            COUNTY_PATH,
+        )
+        return JSONResponse(
+            {"county_code": reply.county.county_code, "name": reply.county.name},
+            status_code=201 if reply.created else 200,
+        )
+
+    return await idempotent(request, caller.key_id, produce)
+
+
+@router.put(
+    "/zones/{zone_code}",
+    response_model=Zone,
+    responses={201: {"model": Zone, "description": "created"}},
+    summary="Create or update a zone",
+)
+async def put_zone(
+    zone_code: ZoneCodePath, body: ZoneIn, request: Request, backend: Backend, caller: Writer
+) -> Response:
+    async def produce() -> Response:
+        reply = await backend.call(
+            backend.indicators.UpsertZone,
+            pb.UpsertZoneRequest(zone_code=zone_code, name=body.name, county_code=body.county_code, parks=body.parks),
+            ZONE_PATH,
+        )
+        return JSONResponse(zone_json(reply.zone), status_code=201 if reply.created else 200)
+
+    return await idempotent(request, caller.key_id, produce)
+
+
+@router.post(
+    "/zones/{zone_code}/recognitions",
+    response_model=RecognitionRecorded,
+    status_code=201,
+    responses={200: {"model": RecognitionRecorded, "description": "already recorded; nothing changed"}},
+    summary="Record a recognition (认定) of a zone at a level",
+)
+async def post_recognition(
+    zone_code: ZoneCodePath, body: RecognitionIn, request: Request, backend: Backend, caller: Writer
+) -> Response:
+    async def produce() -> Response:
+        reply = await backend.call(
+            backend.indicators.RecordRecognition,
+            pb.RecordRecognitionRequest(
+                zone_code=zone_code,
+                recognition=types_pb2.Recognition(
+                    level=level_to_pb(ZoneLevel(body.level)), recognized_on=date_to_pb(body.recognized_on)
+                ),
+            ),
+            ZONE_PATH,
+        )
+        payload = {
+            "zone_code": zone_code,
+            "level": body.level,
+            "recognized_on": body.recognized_on.isoformat(),
+            "created": reply.created,
+            "zone": zone_json(reply.zone),
+        }
+        return JSONResponse(payload, status_code=201 if reply.created else 200)
+
+    return await idempotent(request, caller.key_id, produce)
+
+
+@router.get("/zones/{zone_code}", response_model=Zone, summary="A zone, with its level and recognitions")
+async def get_zone(
+    zone_code: ZoneCodePath,
+    backend: Backend,
+    caller: Reader,
+    as_of: Annotated[date | None, Query(description="level on this date; default today")] = None,
+) -> dict[str, Any]:
+    request = pb.GetZoneRequest(zone_code=zone_code)
+    if as_of:
+        request.as_of.CopyFrom(date_to_pb(as_of))
+    return zone_json(await backend.call(backend.indicators.GetZone, request, ZONE_PATH))
+
+
+@router.get("/zones", response_model=ZonePage, summary="Zones, by code")
+async def list_zones(
+    backend: Backend,
+    caller: Reader,
+    page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+    page_token: str | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    request = pb.ListZonesRequest(page_size=min(page_size, 1000), page_token=page_token or "")
+    if as_of:
+        request.as_of.CopyFrom(date_to_pb(as_of))
+    reply = await backend.call(backend.indicators.ListZones, request)
+    return {"items": [zone_json(z) for z in reply.zones], "next_page_token": reply.next_page_token or None}

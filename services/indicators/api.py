@@ -1,0 +1,172 @@
+"""gRPC servicer of the indicators service: validates, then runs each unit of work in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+import grpc
+from gaoxin.indicators.v1 import indicators_pb2 as pb
+from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
+from gaoxin.types.v1 import types_pb2
+from sqlalchemy import Engine
+
+from services.common.convert import date_from_pb, level_from_pb, level_to_pb, today_in_china
+from services.common.db import reading, transaction
+from services.common.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from services.common.outbox import OutboxRelay
+from services.common.paging import decode_token, encode_token, page_size
+from services.indicators import store
+from services.indicators.domain.registry import (
+    Recognition,
+    check_county_code,
+    check_name,
+    check_recognition_date,
+    check_zone_code,
+    level_on,
+)
+from services.indicators.events import recognition_to_pb, stage_zone_recognized
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[object, object]
+
+
+def _invalid(violations: list[FieldViolation]) -> None:
+    if violations:
+        raise InvalidArgument(
+            "; ".join(f"{'.'.join(map(str, v.location))}: {v.message}" for v in violations), violations
+        )
+
+
+def _date_arg(value: types_pb2.Date, field: str) -> date | None:
+    try:
+        return date_from_pb(value)
+    except ValueError as exc:
+        raise InvalidArgument(f"{field} is not a valid date", [FieldViolation((field,), str(exc))]) from exc
+
+
+def zone_to_pb(zone: store.ZoneRow, as_of: date) -> pb.Zone:
+    return pb.Zone(
+        zone_code=zone.zone_code,
+        name=zone.name,
+        county_code=zone.county_code,
+        parks=zone.parks,
+        level=level_to_pb(level_on(zone.recognitions, as_of)),
+        recognitions=[recognition_to_pb(r) for r in zone.recognitions],
+    )
+
+
+class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
+    def __init__(self, engine: Engine, relay: OutboxRelay) -> None:
+        self.engine = engine
+        self.relay = relay
+
+    async def _write(self, work: Callable[[], T]) -> T:
+        result = await asyncio.to_thread(work)
+        self.relay.notify()
+        return result
+
+    async def UpsertCounty(self, request: pb.UpsertCountyRequest, context: Context) -> pb.UpsertCountyResponse:
+        county = request.county
+        _invalid(check_county_code(county.county_code) + check_name(county.name))
+
+        def work() -> bool:
+            with transaction(self.engine) as conn:
+                return store.upsert_county(conn, county.county_code, county.name)
+
+        created = await self._write(work)
+        return pb.UpsertCountyResponse(county=county, created=created)
+
+    async def UpsertZone(self, request: pb.UpsertZoneRequest, context: Context) -> pb.UpsertZoneResponse:
+        parks = list(request.parks)
+        violations = check_zone_code(request.zone_code) + check_name(request.name)
+        violations += check_county_code(request.county_code)
+        violations += [v for i, park in enumerate(parks) for v in check_name(park, ("parks", i))]
+        if len(set(parks)) != len(parks):
+            violations.append(FieldViolation(("parks",), "park names must be unique"))
+        _invalid(violations)
+
+        def work() -> tuple[store.ZoneRow, bool]:
+            with transaction(self.engine) as conn:
+                if store.get_county(conn, request.county_code) is None:
+                    raise InvalidArgument(
+                        f"county {request.county_code} is not registered",
+                        [FieldViolation(("county_code",), "unknown county; PUT /v1/counties/{code} first")],
+                    )
+                created = store.upsert_zone(conn, request.zone_code, request.name, request.county_code, parks)
+                zone = store.get_zone(conn, request.zone_code)
+                assert zone is not None
+                return zone, created
+
+        zone, created = await self._write(work)
+        return pb.UpsertZoneResponse(zone=zone_to_pb(zone, today_in_china()), created=created)
+
+    async def GetZone(self, request: pb.GetZoneRequest, context: Context) -> pb.Zone:
+        as_of = _date_arg(request.as_of, "as_of") or today_in_china()
+
+        def work() -> store.ZoneRow | None:
+            with reading(self.engine) as conn:
+                return store.get_zone(conn, request.zone_code)
+
+        zone = await asyncio.to_thread(work)
+        if zone is None:
+            raise NotFound(f"zone {request.zone_code} not found")
+        return zone_to_pb(zone, as_of)
+
+    async def ListZones(self, request: pb.ListZonesRequest, context: Context) -> pb.ListZonesResponse:
+        as_of = _date_arg(request.as_of, "as_of") or today_in_china()
+        limit = page_size(request.page_size)
+        after = decode_token(request.page_token)
+        if after is not None and not isinstance(after, str):
+            raise InvalidArgument("bad page_token", [FieldViolation(("page_token",), "unrecognised page token")])
+
+        def work() -> list[store.ZoneRow]:
+            with reading(self.engine) as conn:
+                return store.list_zones(conn, after, limit + 1)
+
+        rows = await asyncio.to_thread(work)
+        page, more = rows[:limit], len(rows) > limit
+        return pb.ListZonesResponse(
+            zones=[zone_to_pb(z, as_of) for z in page],
+            next_page_token=encode_token(page[-1].zone_code) if more else "",
+        )
+
+    async def RecordRecognition(
+        self, request: pb.RecordRecognitionRequest, context: Context
+    ) -> pb.RecordRecognitionResponse:
+        level = level_from_pb(request.recognition.level)
+        recognized_on = _date_arg(request.recognition.recognized_on, "recognized_on")
+        violations = [] if level else [FieldViolation(("level",), "must be 'provincial' or 'national'")]
+        if recognized_on is None:
+            violations.append(FieldViolation(("recognized_on",), "is required"))
+        else:
+            violations += check_recognition_date(recognized_on, today_in_china())
+        _invalid(violations)
+        assert level is not None and recognized_on is not None
+        recognition = Recognition(recognized_on, level)
+
+        def work() -> tuple[store.ZoneRow, bool]:
+            with transaction(self.engine) as conn:
+                zone = store.get_zone(conn, request.zone_code)
+                if zone is None:
+                    raise NotFound(f"zone {request.zone_code} not found")
+                existing = store.recognition_on(conn, request.zone_code, recognized_on)
+                if existing == level:
+                    return zone, False  # the same fact pushed again: nothing changes, no event
+                if existing is not None:
+                    raise Conflict(
+                        f"zone {request.zone_code} already has a {existing.value} recognition on "
+                        f"{recognized_on.isoformat()}",
+                        [FieldViolation(("recognized_on",), "another level is recorded on this date")],
+                    )
+                store.add_recognition(conn, request.zone_code, recognition)
+                history = store.zone_recognitions(conn, request.zone_code)
+                stage_zone_recognized(conn, zone.zone_code, zone.county_code, recognition, history)
+                zone = store.get_zone(conn, request.zone_code)
+                assert zone is not None
+                return zone, True
+
+        zone, created = await self._write(work)
+        return pb.RecordRecognitionResponse(zone=zone_to_pb(zone, today_in_china()), created=created)

@@ -1,0 +1,55 @@
+"""Zones, counties and recognitions (clauses 三, 十七, 二十三): pure rules, no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from services.common.convert import ZoneLevel
+from services.common.errors import FieldViolation
+
+COUNTY_CODE = re.compile(r"^\d{6}$")  # statistical division code (行政区划代码), e.g. 320706
+ZONE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+# The first national high-tech zones date from 1988; anything earlier is a typo.
+EARLIEST_RECOGNITION = date(1988, 1, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Recognition:
+    recognized_on: date
+    level: ZoneLevel
+
+
+def level_on(recognitions: Iterable[Recognition], on: date) -> ZoneLevel | None:
+    """A zone's level on a date is the level of its latest recognition on or before that date."""
+    latest = max((r for r in recognitions if r.recognized_on <= on), default=None)
+    return latest.level if latest else None
+
+
+def check_county_code(code: str, location: tuple[str | int, ...] = ("county_code",)) -> list[FieldViolation]:
+    if COUNTY_CODE.fullmatch(code):
+        return []
+    return [FieldViolation(location, "must be a 6-digit division code (行政区划代码), e.g. 320706")]
+
+
+def check_zone_code(code: str, location: tuple[str | int, ...] = ("zone_code",)) -> list[FieldViolation]:
+    if ZONE_CODE.fullmatch(code):
+        return []
+    return [FieldViolation(location, "must be 1-32 letters, digits, '-' or '_', starting with a letter or digit")]
+
+
+def check_name(name: str, location: tuple[str | int, ...] = ("name",)) -> list[FieldViolation]:
+    if name.strip() and len(name) <= 200:
+        return []
+    return [FieldViolation(location, "must be a non-blank name of at most 200 characters")]
+
+
+def check_recognition_date(recognized_on: date, today: date) -> list[FieldViolation]:
+    location: tuple[str | int, ...] = ("recognized_on",)
+    if recognized_on < EARLIEST_RECOGNITION:
+        return [FieldViolation(location, f"must be on or after {EARLIEST_RECOGNITION.isoformat()}")]
+    if recognized_on > today:
+        return [FieldViolation(location, f"must not be in the future (today is {today.isoformat()} in China)")]
+    return []

@@ -1,0 +1,50 @@
+"""Wiring of the rewards service process: `python -m services.rewards.main`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gaoxin.rewards.v1 import rewards_pb2, rewards_pb2_grpc
+
+from services.common.bus import Bus
+from services.common.config import Settings
+from services.common.db import make_engine
+from services.common.inbox import EventConsumer
+from services.common.outbox import OutboxRelay
+from services.common.runtime import ServiceProcess
+from services.rewards import store
+from services.rewards.api import RewardsServicer
+from services.rewards.domain.parameters import ParameterTable
+from services.rewards.events import on_zone_recognized
+
+SERVICE_NAME = rewards_pb2.DESCRIPTOR.services_by_name["RewardsService"].full_name
+
+
+def build(settings: Settings) -> ServiceProcess:
+    engine = make_engine(settings.database_url("rewards"))
+    bus = Bus(settings.resolved_nats_url, "rewards")
+    relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)
+    params = ParameterTable()
+    servicer = RewardsServicer(engine)
+    consumers = [
+        EventConsumer(engine, store.inbox, bus, subscription, after_commit=relay.notify)
+        for subscription in (on_zone_recognized(params),)
+    ]
+    return ServiceProcess(
+        name="rewards",
+        settings=settings,
+        engine=engine,
+        bus=bus,
+        register=[lambda server: rewards_pb2_grpc.add_RewardsServiceServicer_to_server(servicer, server)],
+        grpc_service_names=[SERVICE_NAME],
+        relay=relay,
+        consumers=consumers,
+    )
+
+
+def main() -> None:
+    asyncio.run(build(Settings()).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Wiring of the talent service process: `python -m services.talent.main`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gaoxin.talent.v1 import talent_pb2, talent_pb2_grpc
+
+from services.common.bus import Bus
+from services.common.config import Settings
+from services.common.db import make_engine
+from services.common.outbox import OutboxRelay
+from services.common.runtime import ServiceProcess
+from services.talent import store
+from services.talent.api import TalentServicer
+
+SERVICE_NAME = talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name
+
+
+def build(settings: Settings) -> ServiceProcess:
+    engine = make_engine(settings.database_url("talent"))
+    bus = Bus(settings.resolved_nats_url, "talent")
+    servicer = TalentServicer()
+    return ServiceProcess(
+        name="talent",
+        settings=settings,
+        engine=engine,
+        bus=bus,
+        register=[lambda server: talent_pb2_grpc.add_TalentServiceServicer_to_server(servicer, server)],
+        grpc_service_names=[SERVICE_NAME],
+        relay=OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds),
+    )
+
+
+def main() -> None:
+    asyncio.run(build(Settings()).run())
+
+
+if __name__ == "__main__":
+    main()
