@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, literal_column, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
@@ -95,7 +95,8 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str,
         stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING, not rowcount: psycopg reports a row count of 1 for a conflicting insert that did nothing.
+    return conn.execute(stmt.returning(literal_column("1"))).first() is not None
 
 
 def ensure_database(url: str) -> None:

@@ -111,7 +111,7 @@ class ErrorInterceptor(_AroundInterceptor):
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
 
-def build_server(
+async def build_server(
     register: Sequence[Callable[[grpc.aio.Server], None]],
     service_names: Sequence[str],
     address: str,
@@ -134,6 +134,7 @@ def build_server(
         reflection.SERVICE_NAME,
     ]
     reflection.enable_server_reflection(names, server)
+    await set_serving(health_servicer, service_names, serving=False)
     port = server.add_insecure_port(address)
     return server, health_servicer, port
 

@@ -44,8 +44,7 @@ class ServiceProcess:
         record_build_info(self.name)
         serve_metrics(self.settings.metrics_port(self.name), self.settings.host)
         address = f"{self.settings.host}:{self.settings.grpc_port(self.name)}"
-        server, health, _ = build_server(self.register, self.grpc_service_names, address)
-        await set_serving(health, self.grpc_service_names, serving=False)
+        server, health, _ = await build_server(self.register, self.grpc_service_names, address)
         await server.start()
         stop = stop or _stop_on_signals()
         tasks = [asyncio.create_task(self.bus.connect(), name="nats-connect")]

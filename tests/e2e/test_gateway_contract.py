@@ -1,0 +1,211 @@
+"""Errors, auth, idempotency and correlation at the REST gateway (API.md "Common rules")."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+from sqlalchemy import create_engine
+
+from services.common.db import transaction
+from services.gateway import store
+from services.gateway.domain.keys import key_hash, new_key
+from services.platform import Platform
+from tests.e2e.helpers import create_zone, unique_zone_code
+
+PROBLEM = "application/problem+json"
+
+
+def test_invalid_zone_body_gets_422_problem_naming_fields_and_writes_nothing(api: httpx.Client) -> None:
+    zone = unique_zone_code("V")
+
+    reply = api.put(f"/v1/zones/{zone}", json={"name": "", "county_code": "32070", "parks": ["ok", ""]})
+
+    assert reply.status_code == 422
+    assert reply.headers["content-type"] == PROBLEM
+    problem = reply.json()
+    assert problem["status"] == 422 and problem["type"].endswith("validation_failed")
+    locations = {tuple(e["location"]) for e in problem["errors"]}
+    assert {("body", "name"), ("body", "county_code"), ("body", "parks", 1)} <= locations
+    assert api.get(f"/v1/zones/{zone}").status_code == 404
+
+
+def test_zone_in_unknown_county_is_422_at_body_county_code_and_writes_nothing(api: httpx.Client) -> None:
+    zone = unique_zone_code("V")
+
+    reply = api.put(f"/v1/zones/{zone}", json={"name": "某高新区", "county_code": "999999"})
+
+    assert reply.status_code == 422
+    assert reply.json()["errors"] == [
+        {"location": ["body", "county_code"], "message": "unknown county; PUT /v1/counties/{code} first"}
+    ]
+    assert api.get(f"/v1/zones/{zone}").status_code == 404
+
+
+def test_recognition_with_bad_level_or_date_is_422_and_records_nothing(api: httpx.Client) -> None:
+    zone = unique_zone_code("V")
+    create_zone(api, zone)
+
+    bad_level = api.post(f"/v1/zones/{zone}/recognitions", json={"level": "city", "recognized_on": "2022-01-01"})
+    bad_date = api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2022-02-30"})
+    future = api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2999-01-01"})
+
+    assert [r.status_code for r in (bad_level, bad_date, future)] == [422, 422, 422]
+    assert bad_level.json()["errors"][0]["location"] == ["body", "level"]
+    assert bad_date.json()["errors"][0]["location"] == ["body", "recognized_on"]
+    assert future.json()["errors"][0]["location"] == ["body", "recognized_on"]
+    assert api.get(f"/v1/zones/{zone}").json()["recognitions"] == []
+
+
+def test_recognition_of_unknown_zone_is_404_problem(api: httpx.Client) -> None:
+    reply = api.post("/v1/zones/NOPE-404/recognitions", json={"level": "national", "recognized_on": "2022-01-01"})
+
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == PROBLEM
+    assert "NOPE-404" in reply.json()["detail"]
+
+
+def test_two_levels_on_one_day_is_409(api: httpx.Client) -> None:
+    zone = unique_zone_code("C")
+    create_zone(api, zone)
+    api.post(f"/v1/zones/{zone}/recognitions", json={"level": "provincial", "recognized_on": "2022-01-01"})
+
+    reply = api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2022-01-01"})
+
+    assert reply.status_code == 409
+    assert reply.headers["content-type"] == PROBLEM
+
+
+def test_unparseable_json_is_400_problem(api: httpx.Client) -> None:
+    reply = api.put("/v1/zones/X-1", content=b"{not json", headers={"Content-Type": "application/json"})
+
+    assert reply.status_code == 400
+    assert reply.headers["content-type"] == PROBLEM
+
+
+def test_unknown_route_and_wrong_method_are_problems(api: httpx.Client) -> None:
+    missing = api.get("/v1/nothing-here")
+    wrong = api.delete("/v1/zones")
+
+    assert (missing.status_code, wrong.status_code) == (404, 405)
+    assert missing.headers["content-type"] == wrong.headers["content-type"] == PROBLEM
+
+
+def test_missing_or_unknown_key_is_401_and_key_without_scope_is_403(platform: Platform) -> None:
+    key_id, read_only = new_key()
+    engine = create_engine(platform.settings.database_url("gateway"))
+    with transaction(engine) as conn:
+        store.add_key(conn, key_id, key_hash(read_only), "read only", ["read"])
+    engine.dispose()
+    url = f"{platform.gateway_url}/v1/zones/{unique_zone_code()}"
+    body = {"name": "某高新区", "county_code": "320706"}
+
+    none = httpx.put(url, json=body)
+    unknown = httpx.put(url, json=body, headers={"Authorization": f"Bearer gx_{secrets.token_hex(20)}"})
+    reader = httpx.put(url, json=body, headers={"Authorization": f"Bearer {read_only}"})
+    reader_get = httpx.get(f"{platform.gateway_url}/v1/awards", headers={"Authorization": f"Bearer {read_only}"})
+
+    assert (none.status_code, unknown.status_code, reader.status_code) == (401, 401, 403)
+    assert none.headers["content-type"] == PROBLEM and reader.headers["content-type"] == PROBLEM
+    assert reader_get.status_code == 200
+
+
+def test_idempotency_key_replays_first_response_and_refuses_other_body(api: httpx.Client) -> None:
+    zone = unique_zone_code("I")
+    create_zone(api, zone)
+    key = {"Idempotency-Key": f"rec-{zone}"}
+    body = {"level": "provincial", "recognized_on": "2022-03-03"}
+
+    first = api.post(f"/v1/zones/{zone}/recognitions", json=body, headers=key)
+    replay = api.post(f"/v1/zones/{zone}/recognitions", json=body, headers=key)
+    other = api.post(f"/v1/zones/{zone}/recognitions", json={**body, "recognized_on": "2022-03-04"}, headers=key)
+
+    assert first.status_code == 201
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_mismatch"
+    assert [r["recognized_on"] for r in api.get(f"/v1/zones/{zone}").json()["recognitions"]] == ["2022-03-03"]
+
+
+def test_failed_validation_stores_no_idempotency_record(api: httpx.Client) -> None:
+    zone = unique_zone_code("I")
+    create_zone(api, zone)
+    key = {"Idempotency-Key": f"fix-{zone}"}
+
+    bad = api.post(f"/v1/zones/{zone}/recognitions", json={"level": "x", "recognized_on": "2022-03-03"}, headers=key)
+    good = api.post(
+        f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2015-03-03"}, headers=key
+    )
+
+    assert bad.status_code == 422
+    assert good.status_code == 201 and "idempotent-replayed" not in good.headers
+
+
+def test_request_id_is_echoed_or_generated(api: httpx.Client) -> None:
+    echoed = api.get("/livez", headers={"X-Request-ID": "portal-123"})
+    generated = api.get("/livez")
+
+    assert echoed.headers["x-request-id"] == "portal-123"
+    assert len(generated.headers["x-request-id"]) == 32
+
+
+def test_chinese_names_round_trip_unchanged(api: httpx.Client) -> None:
+    zone = unique_zone_code("U")
+    create_zone(api, zone)
+    name = "连云港高新技术产业开发区（测试）·园区"
+
+    api.put(f"/v1/zones/{zone}", json={"name": name, "county_code": "320706", "parks": ["云台山片区"]})
+    reply = api.get(f"/v1/zones/{zone}")
+
+    assert reply.json()["name"] == name and reply.json()["parks"] == ["云台山片区"]
+    assert name.encode() in reply.content  # UTF-8 on the wire, not \\u escapes
+
+
+def test_zone_level_is_latest_recognition_on_or_before_as_of(api: httpx.Client) -> None:
+    zone = unique_zone_code("L")
+    create_zone(api, zone)
+    api.post(f"/v1/zones/{zone}/recognitions", json={"level": "provincial", "recognized_on": "1997-06-01"})
+    api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2015-02-16"})
+
+    def level(on: str) -> str | None:
+        level: str | None = api.get(f"/v1/zones/{zone}", params={"as_of": on}).json()["level"]
+        return level
+
+    assert [level("1997-05-31"), level("1997-06-01"), level("2015-02-15"), level("2015-02-16")] == [
+        None,
+        "provincial",
+        "provincial",
+        "national",
+    ]
+
+
+def test_zone_list_pages_with_tokens(api: httpx.Client) -> None:
+    for _ in range(3):
+        create_zone(api, unique_zone_code("P"))
+
+    first = api.get("/v1/zones", params={"page_size": 2}).json()
+    second = api.get("/v1/zones", params={"page_size": 2, "page_token": first["next_page_token"]}).json()
+
+    assert len(first["items"]) == 2 and first["next_page_token"]
+    assert not {z["zone_code"] for z in first["items"]} & {z["zone_code"] for z in second["items"]}
+
+
+def test_readyz_metrics_and_openapi(api: httpx.Client, platform: Platform) -> None:
+    assert api.get("/readyz").json()["checks"] == {
+        "database": True,
+        "nats": True,
+        "indicators": True,
+        "rewards": True,
+        "talent": True,
+    }
+    gateway_metrics = api.get("/metrics").text
+    assert 'http_requests_total{method="GET",route="/readyz",status="200"}' in gateway_metrics
+    service_metrics = httpx.get(f"http://127.0.0.1:{platform.settings.indicators_metrics_port}/metrics").text
+    assert "grpc_server_handled_total" in service_metrics
+    assert "gaoxin_outbox_backlog" in service_metrics
+    assert 'gaoxin_build_info{service="indicators"' in service_metrics
+    rewards_metrics = httpx.get(f"http://127.0.0.1:{platform.settings.rewards_metrics_port}/metrics").text
+    assert 'gaoxin_consumer_pending{consumer="rewards-zone-recognized"}' in rewards_metrics
+    spec = api.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert {"/v1/zones/{zone_code}", "/v1/zones/{zone_code}/recognitions", "/v1/awards"} <= set(spec["paths"])

@@ -1,0 +1,153 @@
+"""The outbox relay and the inbox consumer against a real nats-server and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date
+
+import nats
+from alembic import command
+from gaoxin.events.v1 import events_pb2
+from sqlalchemy import Engine, func, select
+
+from services.common.bus import Bus
+from services.common.convert import ZoneLevel
+from services.common.db import make_engine, reading, transaction
+from services.common.inbox import EventConsumer
+from services.common.metrics import EVENTS_CONSUMED
+from services.common.migrate import alembic_config
+from services.common.outbox import OutboxRelay
+from services.indicators import store as indicators_store
+from services.indicators.domain.registry import Recognition
+from services.indicators.events import ZONE_RECOGNIZED, stage_zone_recognized
+from services.platform import NatsServer
+from services.rewards import store as rewards_store
+from services.rewards.domain.parameters import ParameterTable
+from services.rewards.events import on_zone_recognized
+
+
+def migrated(service: str, url: str) -> Engine:
+    command.upgrade(alembic_config(service, url), "head")  # type: ignore[arg-type]
+    return make_engine(url)
+
+
+def stage_recognitions(engine: Engine, zone_codes: list[str], on: date) -> list[str]:
+    ids = []
+    with transaction(engine) as conn:
+        if indicators_store.get_county(conn, "320706") is None:
+            indicators_store.upsert_county(conn, "320706", "海州区")
+        for code in zone_codes:
+            indicators_store.upsert_zone(conn, code, code, "320706", [])
+            recognition = Recognition(on, ZoneLevel.PROVINCIAL)
+            indicators_store.add_recognition(conn, code, recognition)
+            ids.append(stage_zone_recognized(conn, code, "320706", recognition, [recognition]))
+    return ids
+
+
+def unpublished(engine: Engine) -> int:
+    o = indicators_store.outbox.c
+    with reading(engine) as conn:
+        return int(conn.execute(select(func.count()).where(o.published_at.is_(None))).scalar_one())
+
+
+async def stream_msg_ids(url: str) -> list[str]:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    info = await js.stream_info("GAOXIN_INDICATORS")
+    ids = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg("GAOXIN_INDICATORS", seq)
+        ids.append((msg.headers or {})["Nats-Msg-Id"])
+    await nc.close()
+    return ids
+
+
+async def until(check: Callable[[], bool], within: float = 15.0) -> None:
+    async with asyncio.timeout(within):
+        while not await asyncio.to_thread(check):
+            await asyncio.sleep(0.05)
+
+
+def test_relay_publishes_each_event_once_with_its_id_as_msg_id(nats_server: NatsServer, database_url: str) -> None:
+    engine = migrated("indicators", database_url)
+    event_ids = stage_recognitions(engine, ["A-1", "A-2", "A-3"], date(2022, 1, 1))
+
+    async def scenario() -> list[str]:
+        bus = Bus(nats_server.url, "test")
+        relay = OutboxRelay(engine, indicators_store.outbox, bus, poll_seconds=0.05)
+        connect = asyncio.create_task(bus.connect())
+        task = asyncio.create_task(relay.run())
+        await until(lambda: unpublished(engine) == 0)
+        task.cancel()
+        await connect
+        await bus.close()
+        return await stream_msg_ids(nats_server.url)
+
+    assert asyncio.run(scenario()) == event_ids
+    engine.dispose()
+
+
+def test_events_written_while_nats_is_down_are_relayed_when_it_returns(
+    nats_server: NatsServer, database_url: str
+) -> None:
+    engine = migrated("indicators", database_url)
+    before = stage_recognitions(engine, ["B-1"], date(2022, 1, 1))
+
+    async def scenario() -> list[str]:
+        bus = Bus(nats_server.url, "test")
+        relay = OutboxRelay(engine, indicators_store.outbox, bus, poll_seconds=0.05)
+        await bus.connect()
+        task = asyncio.create_task(relay.run())
+        await until(lambda: unpublished(engine) == 0)
+        await asyncio.to_thread(nats_server.stop)
+        during = await asyncio.to_thread(stage_recognitions, engine, [f"C-{i}" for i in range(20)], date(2022, 2, 1))
+        relay.notify()
+        await asyncio.sleep(0.5)
+        assert unpublished(engine) == 20  # nothing lost, nothing marked sent without a PubAck
+        await asyncio.to_thread(nats_server.start)
+        await until(lambda: unpublished(engine) == 0, within=30)
+        task.cancel()
+        await bus.close()
+        ids = await stream_msg_ids(nats_server.url)
+        assert ids == before + during
+        return ids
+
+    assert len(asyncio.run(scenario())) == 21
+    engine.dispose()
+
+
+def test_consumer_applies_an_event_once_even_when_redelivered(nats_server: NatsServer, database_url: str) -> None:
+    engine = migrated("rewards", database_url)
+    event = events_pb2.ZoneRecognized(zone_code="GN-1", county_code="320724")
+    event.meta.event_id = "evt-1"
+    event.recognition.level = 1
+    event.recognition.recognized_on.year, event.recognition.recognized_on.month = 2022, 6
+    event.recognition.recognized_on.day = 30
+    event.history.append(event.recognition)
+    duplicates_before = EVENTS_CONSUMED.labels("rewards-zone-recognized", "duplicate")._value.get()
+
+    async def scenario() -> None:
+        bus = Bus(nats_server.url, "test")
+        await bus.connect()
+        consumer = EventConsumer(engine, rewards_store.inbox, bus, on_zone_recognized(ParameterTable()))
+        task = asyncio.create_task(consumer.run())
+        js = bus.js
+        await js.publish(ZONE_RECOGNIZED, event.SerializeToString(), headers={"Nats-Msg-Id": "first"})
+        await js.publish(ZONE_RECOGNIZED, event.SerializeToString(), headers={"Nats-Msg-Id": "replayed"})
+
+        def both_seen() -> bool:
+            seen = EVENTS_CONSUMED.labels("rewards-zone-recognized", "duplicate")._value.get()
+            return bool(seen - duplicates_before >= 1)
+
+        await until(both_seen)
+        task.cancel()
+        await bus.close()
+
+    asyncio.run(scenario())
+    with reading(engine) as conn:
+        awards = conn.execute(select(rewards_store.awards)).all()
+        staged = conn.execute(select(func.count()).select_from(rewards_store.outbox)).scalar_one()
+    assert [(a.rule, a.beneficiary_code, a.amount_yuan) for a in awards] == [("new_provincial_zone", "GN-1", 1_000_000)]
+    assert staged == 1  # one award_granted event, not two
+    engine.dispose()

@@ -1,0 +1,99 @@
+"""Storage behaviour every service relies on, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, func, select
+
+from services.common.convert import ZoneLevel
+from services.common.db import make_engine, reading, transaction
+from services.common.migrate import alembic_config
+from services.gateway import store as gateway_store
+from services.indicators import store as indicators_store
+from services.indicators.domain.registry import Recognition
+from services.rewards import store as rewards_store
+from services.rewards.domain.parameters import ParameterTable
+from services.rewards.domain.rules import AwardDecision, RecognitionFact, new_provincial_zone
+
+
+def migrated(service: str, url: str) -> Engine:
+    command.upgrade(alembic_config(service, url), "head")  # type: ignore[arg-type]
+    return make_engine(url)
+
+
+def test_award_key_admits_one_award_per_rule_beneficiary_basis(database_url: str) -> None:
+    engine = migrated("rewards", database_url)
+    decision = new_provincial_zone("GN-1", [RecognitionFact(date(2022, 6, 30), ZoneLevel.PROVINCIAL)], ParameterTable())
+    assert isinstance(decision, AwardDecision)
+
+    with transaction(engine) as conn:
+        first = rewards_store.grant(conn, decision, "evt-1")
+    with transaction(engine) as conn:
+        second = rewards_store.grant(conn, decision, "evt-2")
+
+    with reading(engine) as conn:
+        rows = conn.execute(select(rewards_store.awards)).all()
+    assert first is not None and second is None
+    assert [(r.award_id, r.amount_yuan, r.source_event_id) for r in rows] == [(first, 1_000_000, "evt-1")]
+    engine.dispose()
+
+
+def test_zone_round_trip_keeps_chinese_names_parks_and_recognitions_in_order(database_url: str) -> None:
+    engine = migrated("indicators", database_url)
+    with transaction(engine) as conn:
+        indicators_store.upsert_county(conn, "320706", "海州区")
+        created = indicators_store.upsert_zone(conn, "LYG", "连云港高新区", "320706", ["一园", "二园"])
+        again = indicators_store.upsert_zone(conn, "LYG", "连云港高新技术产业开发区", "320706", ["一园"])
+        indicators_store.add_recognition(conn, "LYG", Recognition(date(2015, 2, 16), ZoneLevel.NATIONAL))
+        indicators_store.add_recognition(conn, "LYG", Recognition(date(1997, 6, 1), ZoneLevel.PROVINCIAL))
+
+    with reading(engine) as conn:
+        zone = indicators_store.get_zone(conn, "LYG")
+    assert (created, again) == (True, False)
+    assert zone is not None
+    assert (zone.name, zone.parks) == ("连云港高新技术产业开发区", ["一园"])
+    assert [r.level for r in zone.recognitions] == [ZoneLevel.PROVINCIAL, ZoneLevel.NATIONAL]
+    engine.dispose()
+
+
+def test_idempotency_key_is_claimed_once_then_replayed(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    with transaction(engine) as conn:
+        first = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
+    with transaction(engine) as conn:
+        in_progress = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
+        gateway_store.complete_idempotency_key(conn, "k1", "idem", 201, b'{"ok":true}', "application/json")
+    with transaction(engine) as conn:
+        done = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
+        other_key = gateway_store.claim_idempotency_key(conn, "k2", "idem", "hash-b")
+
+    assert first is None and other_key is None  # keys are scoped per API key
+    assert in_progress is not None and in_progress.status_code is None
+    assert done == gateway_store.IdempotencyRecord("hash-a", 201, b'{"ok":true}', "application/json")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("writers", [4])
+def test_concurrent_writers_all_commit(database_url: str, writers: int) -> None:
+    """SQLite's BEGIN IMMEDIATE makes writers queue instead of failing with 'database is locked'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = migrated("indicators", database_url)
+    with transaction(engine) as conn:
+        indicators_store.upsert_county(conn, "320706", "海州区")
+
+    def write(i: int) -> None:
+        for j in range(10):
+            with transaction(engine) as conn:
+                indicators_store.get_zone(conn, f"Z{i}-{j}")  # read first, then write: the upgrade case
+                indicators_store.upsert_zone(conn, f"Z{i}-{j}", "区", "320706", [])
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write, range(writers)))
+    with reading(engine) as conn:
+        count = conn.execute(select(func.count()).select_from(indicators_store.zones)).scalar_one()
+    assert count == writers * 10
+    engine.dispose()
