@@ -81,6 +81,11 @@ class EventConsumer:
         self.bus = bus
         self.sub = subscription
         self.after_commit = after_commit
+        self._running = True
+
+    def stop(self) -> None:
+        """End the loop at its next turn (nats-py swallows some cancellations, so a flag is needed)."""
+        self._running = False
 
     def apply(self, event_id: str, subject: str, payload: bytes) -> bool:
         """Apply one event exactly once; False when the inbox shows it was already applied."""
@@ -115,7 +120,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         await self.bus.ready.wait()
-        while True:
+        while self._running:
             try:
                 await self._consume()
             except asyncio.CancelledError:
@@ -133,7 +138,7 @@ class EventConsumer:
             self.sub.subject, durable=self.sub.durable, stream=self.sub.stream, config=self._config()
         )
         checked_at = 0.0
-        while True:
+        while self._running:
             try:
                 msgs = await psub.fetch(batch=self.sub.batch, timeout=1.0)
             except (TimeoutError, NatsTimeoutError):

@@ -94,6 +94,12 @@ class OutboxRelay:
         self.batch = batch
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = True
+
+    def stop(self) -> None:
+        """End the loop at its next turn (nats-py swallows some cancellations, so a flag is needed)."""
+        self._running = False
+        self.notify()
 
     def notify(self) -> None:
         """Safe to call from any thread."""
@@ -104,7 +110,7 @@ class OutboxRelay:
         self._loop = asyncio.get_running_loop()
         await self.bus.ready.wait()
         failures = 0
-        while True:
+        while self._running:
             self._wake.clear()
             try:
                 published = await self.drain_once()

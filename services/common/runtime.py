@@ -57,9 +57,12 @@ class ServiceProcess:
         log.info("stopping")
         await set_serving(health, self.grpc_service_names, serving=False)
         await server.stop(SHUTDOWN_GRACE_SECONDS)
+        for component in (self.relay, *self.consumers):
+            if component is not None:
+                component.stop()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
         await self.bus.close()
         self.engine.dispose()
         log.info("stopped")
