@@ -26,7 +26,7 @@ from gaoxin.types.v1 import types_pb2 as gaoxin_dot_types_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgaoxin/events/v1/events.proto\x12\x10gaoxin.events.v1\x1a\x1bgaoxin/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"t\n\tEventMeta\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\":\n\rEventEnvelope\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\"\xc5\x01\n\x0eZoneRecognized\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x11\n\tzone_code\x18\x02 \x01(\t\x12\x13\n\x0b\x63ounty_code\x18\x03 \x01(\t\x12\x31\n\x0brecognition\x18\x04 \x01(\x0b\x32\x1c.gaoxin.types.v1.Recognition\x12-\n\x07history\x18\x05 \x03(\x0b\x32\x1c.gaoxin.types.v1.Recognition\"\xc7\x01\n\x0c\x41wardGranted\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x10\n\x08\x61ward_id\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x18\n\x10\x62\x65neficiary_kind\x18\x04 \x01(\t\x12\x18\n\x10\x62\x65neficiary_code\x18\x05 \x01(\t\x12\x0c\n\x04year\x18\x06 \x01(\x05\x12\x13\n\x0b\x61mount_yuan\x18\x07 \x01(\x03\x12\x15\n\rclause_number\x18\x08 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgaoxin/events/v1/events.proto\x12\x10gaoxin.events.v1\x1a\x1bgaoxin/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"t\n\tEventMeta\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\":\n\rEventEnvelope\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\"\xc5\x01\n\x0eZoneRecognized\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x11\n\tzone_code\x18\x02 \x01(\t\x12\x13\n\x0b\x63ounty_code\x18\x03 \x01(\t\x12\x31\n\x0brecognition\x18\x04 \x01(\x0b\x32\x1c.gaoxin.types.v1.Recognition\x12-\n\x07history\x18\x05 \x03(\x0b\x32\x1c.gaoxin.types.v1.Recognition\"\xba\x01\n\x10\x43ountyDesignated\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x13\n\x0b\x63ounty_code\x18\x02 \x01(\t\x12\x11\n\tprogramme\x18\x03 \x01(\t\x12)\n\x05level\x18\x04 \x01(\x0e\x32\x1a.gaoxin.types.v1.ZoneLevel\x12(\n\tlisted_on\x18\x05 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\xac\x01\n\x17IndicatorValuesAccepted\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x10\n\x08\x62\x61tch_id\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x05\x12\x0f\n\x07revised\x18\x04 \x01(\x05\x12\x12\n\nzone_codes\x18\x05 \x03(\t\x12\r\n\x05years\x18\x06 \x03(\x05\x12\x0e\n\x06source\x18\x07 \x01(\t\"\x87\x02\n\x10RankingPublished\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12)\n\x05level\x18\x03 \x01(\x0e\x32\x1a.gaoxin.types.v1.ZoneLevel\x12\x37\n\x05ranks\x18\x04 \x03(\x0b\x32(.gaoxin.events.v1.RankingPublished.Entry\x12\x10\n\x08replaced\x18\x05 \x01(\x08\x12\x1a\n\x12\x64ropped_zone_codes\x18\x06 \x03(\t\x1a(\n\x05\x45ntry\x12\x11\n\tzone_code\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x05\"\xc7\x01\n\x0c\x41wardGranted\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x10\n\x08\x61ward_id\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x18\n\x10\x62\x65neficiary_kind\x18\x04 \x01(\t\x12\x18\n\x10\x62\x65neficiary_code\x18\x05 \x01(\t\x12\x0c\n\x04year\x18\x06 \x01(\x05\x12\x13\n\x0b\x61mount_yuan\x18\x07 \x01(\x03\x12\x15\n\rclause_number\x18\x08 \x01(\x05\"\xc0\x01\n\x0c\x41wardRevoked\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x10\n\x08\x61ward_id\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x18\n\x10\x62\x65neficiary_kind\x18\x04 \x01(\t\x12\x18\n\x10\x62\x65neficiary_code\x18\x05 \x01(\t\x12\x0c\n\x04year\x18\x06 \x01(\x05\x12\x13\n\x0b\x61mount_yuan\x18\x07 \x01(\x03\x12\x0e\n\x06reason\x18\x08 \x01(\t\"\xa4\x01\n\x16TalentDecisionRecorded\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.gaoxin.events.v1.EventMeta\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12\r\n\x05\x63heck\x18\x03 \x01(\t\x12\x10\n\x08\x65ligible\x18\x04 \x01(\x08\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\x18\n\x10rule_set_version\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENTENVELOPE']._serialized_end=289
   _globals['_ZONERECOGNIZED']._serialized_start=292
   _globals['_ZONERECOGNIZED']._serialized_end=489
-  _globals['_AWARDGRANTED']._serialized_start=492
-  _globals['_AWARDGRANTED']._serialized_end=691
+  _globals['_COUNTYDESIGNATED']._serialized_start=492
+  _globals['_COUNTYDESIGNATED']._serialized_end=678
+  _globals['_INDICATORVALUESACCEPTED']._serialized_start=681
+  _globals['_INDICATORVALUESACCEPTED']._serialized_end=853
+  _globals['_RANKINGPUBLISHED']._serialized_start=856
+  _globals['_RANKINGPUBLISHED']._serialized_end=1119
+  _globals['_RANKINGPUBLISHED_ENTRY']._serialized_start=1079
+  _globals['_RANKINGPUBLISHED_ENTRY']._serialized_end=1119
+  _globals['_AWARDGRANTED']._serialized_start=1122
+  _globals['_AWARDGRANTED']._serialized_end=1321
+  _globals['_AWARDREVOKED']._serialized_start=1324
+  _globals['_AWARDREVOKED']._serialized_end=1516
+  _globals['_TALENTDECISIONRECORDED']._serialized_start=1519
+  _globals['_TALENTDECISIONRECORDED']._serialized_end=1683
 # @@protoc_insertion_point(module_scope)

@@ -117,6 +117,145 @@ class ZoneRecognized(_message.Message):
 Global___ZoneRecognized: _TypeAlias = ZoneRecognized  # noqa: Y015
 
 @_typing.final
+class CountyDesignated(_message.Message):
+    """gaoxin.indicators.county_designated.v1"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    COUNTY_CODE_FIELD_NUMBER: _builtins.int
+    PROGRAMME_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    LISTED_ON_FIELD_NUMBER: _builtins.int
+    county_code: _builtins.str
+    programme: _builtins.str
+    """"innovation_pilot" | "ip_pilot" | "ip_demonstration" """
+    level: _types_pb2.ZoneLevel.ValueType
+    @_builtins.property
+    def meta(self) -> Global___EventMeta: ...
+    @_builtins.property
+    def listed_on(self) -> _types_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        meta: Global___EventMeta | None = ...,
+        county_code: _builtins.str = ...,
+        programme: _builtins.str = ...,
+        level: _types_pb2.ZoneLevel.ValueType = ...,
+        listed_on: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listed_on", b"listed_on", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["county_code", b"county_code", "level", b"level", "listed_on", b"listed_on", "meta", b"meta", "programme", b"programme"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountyDesignated: _TypeAlias = CountyDesignated  # noqa: Y015
+
+@_typing.final
+class IndicatorValuesAccepted(_message.Message):
+    """gaoxin.indicators.indicator_values_accepted.v1 — one per accepted batch, not per value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    BATCH_ID_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    REVISED_FIELD_NUMBER: _builtins.int
+    ZONE_CODES_FIELD_NUMBER: _builtins.int
+    YEARS_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    batch_id: _builtins.str
+    accepted: _builtins.int
+    revised: _builtins.int
+    source: _builtins.str
+    @_builtins.property
+    def meta(self) -> Global___EventMeta: ...
+    @_builtins.property
+    def zone_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def years(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        meta: Global___EventMeta | None = ...,
+        batch_id: _builtins.str = ...,
+        accepted: _builtins.int = ...,
+        revised: _builtins.int = ...,
+        zone_codes: _abc.Iterable[_builtins.str] | None = ...,
+        years: _abc.Iterable[_builtins.int] | None = ...,
+        source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "batch_id", b"batch_id", "meta", b"meta", "revised", b"revised", "source", b"source", "years", b"years", "zone_codes", b"zone_codes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IndicatorValuesAccepted: _TypeAlias = IndicatorValuesAccepted  # noqa: Y015
+
+@_typing.final
+class RankingPublished(_message.Message):
+    """gaoxin.indicators.ranking_published.v1 — an official ranking pushed (or replaced) for a year and level."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Entry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ZONE_CODE_FIELD_NUMBER: _builtins.int
+        RANK_FIELD_NUMBER: _builtins.int
+        zone_code: _builtins.str
+        rank: _builtins.int
+        def __init__(
+            self,
+            *,
+            zone_code: _builtins.str = ...,
+            rank: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["rank", b"rank", "zone_code", b"zone_code"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    META_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    RANKS_FIELD_NUMBER: _builtins.int
+    REPLACED_FIELD_NUMBER: _builtins.int
+    DROPPED_ZONE_CODES_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    level: _types_pb2.ZoneLevel.ValueType
+    replaced: _builtins.bool
+    @_builtins.property
+    def meta(self) -> Global___EventMeta: ...
+    @_builtins.property
+    def ranks(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankingPublished.Entry]: ...
+    @_builtins.property
+    def dropped_zone_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Zones ranked in the replaced version but not in this one (their awards may need revoking)."""
+
+    def __init__(
+        self,
+        *,
+        meta: Global___EventMeta | None = ...,
+        year: _builtins.int = ...,
+        level: _types_pb2.ZoneLevel.ValueType = ...,
+        ranks: _abc.Iterable[Global___RankingPublished.Entry] | None = ...,
+        replaced: _builtins.bool = ...,
+        dropped_zone_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dropped_zone_codes", b"dropped_zone_codes", "level", b"level", "meta", b"meta", "ranks", b"ranks", "replaced", b"replaced", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankingPublished: _TypeAlias = RankingPublished  # noqa: Y015
+
+@_typing.final
 class AwardGranted(_message.Message):
     """gaoxin.rewards.award_granted.v1"""
 
@@ -158,3 +297,84 @@ class AwardGranted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AwardGranted: _TypeAlias = AwardGranted  # noqa: Y015
+
+@_typing.final
+class AwardRevoked(_message.Message):
+    """gaoxin.rewards.award_revoked.v1"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    AWARD_ID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    BENEFICIARY_KIND_FIELD_NUMBER: _builtins.int
+    BENEFICIARY_CODE_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    AMOUNT_YUAN_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    award_id: _builtins.str
+    rule: _builtins.str
+    beneficiary_kind: _builtins.str
+    beneficiary_code: _builtins.str
+    year: _builtins.int
+    amount_yuan: _builtins.int
+    reason: _builtins.str
+    @_builtins.property
+    def meta(self) -> Global___EventMeta: ...
+    def __init__(
+        self,
+        *,
+        meta: Global___EventMeta | None = ...,
+        award_id: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        beneficiary_kind: _builtins.str = ...,
+        beneficiary_code: _builtins.str = ...,
+        year: _builtins.int = ...,
+        amount_yuan: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "beneficiary_code", b"beneficiary_code", "beneficiary_kind", b"beneficiary_kind", "meta", b"meta", "reason", b"reason", "rule", b"rule", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AwardRevoked: _TypeAlias = AwardRevoked  # noqa: Y015
+
+@_typing.final
+class TalentDecisionRecorded(_message.Message):
+    """gaoxin.talent.decision_recorded.v1 — no personal data: the subject is a pseudonym."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    CHECK_FIELD_NUMBER: _builtins.int
+    ELIGIBLE_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    RULE_SET_VERSION_FIELD_NUMBER: _builtins.int
+    decision_id: _builtins.str
+    check: _builtins.str
+    """"work_permit_age" | "r_visa" | "rd_institution_representative" """
+    eligible: _builtins.bool
+    outcome: _builtins.str
+    rule_set_version: _builtins.str
+    @_builtins.property
+    def meta(self) -> Global___EventMeta: ...
+    def __init__(
+        self,
+        *,
+        meta: Global___EventMeta | None = ...,
+        decision_id: _builtins.str = ...,
+        check: _builtins.str = ...,
+        eligible: _builtins.bool = ...,
+        outcome: _builtins.str = ...,
+        rule_set_version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "decision_id", b"decision_id", "eligible", b"eligible", "meta", b"meta", "outcome", b"outcome", "rule_set_version", b"rule_set_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TalentDecisionRecorded: _TypeAlias = TalentDecisionRecorded  # noqa: Y015
