@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import nats
 from alembic import command
 from gaoxin.events.v1 import events_pb2
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Column, Engine, MetaData, String, Table, func, select
+from sqlalchemy.engine import Connection
 
 from services.common.bus import Bus
 from services.common.convert import ZoneLevel
-from services.common.db import make_engine, reading, transaction
-from services.common.inbox import EventConsumer
+from services.common.db import make_engine, new_metadata, reading, transaction
+from services.common.inbox import EventConsumer, Prepared, Subscription, inbox_table
 from services.common.metrics import EVENTS_CONSUMED
 from services.common.migrate import alembic_config
 from services.common.outbox import OutboxRelay
@@ -150,4 +153,105 @@ def test_consumer_applies_an_event_once_even_when_redelivered(nats_server: NatsS
         staged = conn.execute(select(func.count()).select_from(rewards_store.outbox)).scalar_one()
     assert [(a.rule, a.beneficiary_code, a.amount_yuan) for a in awards] == [("new_provincial_zone", "GN-1", 1_000_000)]
     assert staged == 1  # one award_granted event, not two
+    engine.dispose()
+
+
+def _consumer_tables() -> tuple[MetaData, Table, Table]:
+    metadata = new_metadata()
+    seen = Table("seen", metadata, Column("event_id", String(64), primary_key=True), Column("context", String(64)))
+    return metadata, inbox_table(metadata), seen
+
+
+def _event(event_id: str) -> bytes:
+    event = events_pb2.ZoneRecognized(zone_code="Z")
+    event.meta.event_id = event_id
+    return event.SerializeToString()
+
+
+def test_prepared_handler_gets_its_context_and_a_failing_prepare_is_redelivered(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    metadata, inbox, seen = _consumer_tables()
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    calls: list[str] = []
+
+    async def prepare(subject: str, payload: bytes) -> str:
+        event_id = events_pb2.EventEnvelope.FromString(payload).meta.event_id
+        calls.append(event_id)
+        if calls.count(event_id) == 1 and event_id == "flaky":
+            raise ConnectionError("the other service is down")  # as a failed gRPC read would
+        return f"ctx-{event_id}-{calls.count(event_id)}"
+
+    def handle(conn: Connection, subject: str, payload: bytes, context: str) -> None:
+        event_id = events_pb2.EventEnvelope.FromString(payload).meta.event_id
+        conn.execute(seen.insert().values(event_id=event_id, context=context))
+
+    subscription = Subscription("test-prepared", "GAOXIN_INDICATORS", ZONE_RECOGNIZED, Prepared(prepare, handle))
+    subscription.backoff = [0.2]
+
+    async def scenario() -> None:
+        bus = Bus(nats_server.url, "test")
+        await bus.connect()
+        consumer = EventConsumer(engine, inbox, bus, subscription)
+        task = asyncio.create_task(consumer.run())
+        for event_id in ("steady", "flaky", "steady"):
+            await bus.js.publish(ZONE_RECOGNIZED, _event(event_id))
+
+        def done() -> bool:
+            with reading(engine) as conn:
+                return len(conn.execute(select(seen)).all()) == 2
+
+        await until(done)
+        await asyncio.sleep(0.3)  # the duplicate "steady" has been handled too by now
+        consumer.stop()
+        task.cancel()
+        await bus.close()
+
+    asyncio.run(scenario())
+    with reading(engine) as conn:
+        rows = {r.event_id: r.context for r in conn.execute(select(seen))}
+    assert rows == {"steady": "ctx-steady-1", "flaky": "ctx-flaky-2"}
+    assert calls.count("flaky") == 2  # failed once, redelivered after the back-off, applied
+    assert calls.count("steady") == 2  # prepared again for the duplicate, which the inbox then skipped
+    engine.dispose()
+
+
+def test_idle_consumer_applies_a_lone_event_without_waiting_for_a_batch(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    metadata, inbox, seen = _consumer_tables()
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    applied_at: dict[str, float] = {}
+
+    def handle(conn: Connection, subject: str, payload: bytes) -> None:
+        event_id = events_pb2.EventEnvelope.FromString(payload).meta.event_id
+        conn.execute(seen.insert().values(event_id=event_id, context=""))
+        applied_at[event_id] = time.monotonic()
+
+    async def scenario() -> list[float]:
+        bus = Bus(nats_server.url, "test")
+        await bus.connect()
+        consumer = EventConsumer(
+            engine, inbox, bus, Subscription("test-idle", "GAOXIN_INDICATORS", ZONE_RECOGNIZED, handle)
+        )
+        task = asyncio.create_task(consumer.run())
+        delays = []
+        await asyncio.sleep(0.5)  # the consumer is idle, in a lingering pull
+        for i in range(5):
+            event_id = f"lone-{i}"
+            sent = time.monotonic()
+            await bus.js.publish(ZONE_RECOGNIZED, _event(event_id))
+            await until(lambda event_id=event_id: event_id in applied_at, within=5)
+            delays.append(applied_at[event_id] - sent)
+            await asyncio.sleep(0.37)  # land at different points of the fetch cycle
+        consumer.stop()
+        task.cancel()
+        await bus.close()
+        return delays
+
+    delays = asyncio.run(scenario())
+    # A lingering pull for a batch would hold each lone event until the fetch timeout (1 s) expired.
+    assert max(delays) < 0.25, delays
     engine.dispose()
