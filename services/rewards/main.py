@@ -14,8 +14,8 @@ from services.common.outbox import OutboxRelay
 from services.common.runtime import ServiceProcess
 from services.rewards import store
 from services.rewards.api import RewardsServicer
-from services.rewards.domain.parameters import ParameterTable
-from services.rewards.events import on_zone_recognized
+from services.rewards.events import on_county_designated, on_zone_recognized
+from services.rewards.indicators_client import IndicatorsClient
 
 SERVICE_NAME = rewards_pb2.DESCRIPTOR.services_by_name["RewardsService"].full_name
 
@@ -24,11 +24,11 @@ def build(settings: Settings) -> ServiceProcess:
     engine = make_engine(settings.database_url("rewards"))
     bus = Bus(settings.resolved_nats_url, "rewards")
     relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)
-    params = ParameterTable()
-    servicer = RewardsServicer(engine)
+    indicators = IndicatorsClient(settings.grpc_addr("indicators"), settings.grpc_deadline_seconds)
+    servicer = RewardsServicer(engine, relay, indicators)
     consumers = [
         EventConsumer(engine, store.inbox, bus, subscription, after_commit=relay.notify)
-        for subscription in (on_zone_recognized(params),)
+        for subscription in (on_zone_recognized(), on_county_designated())
     ]
     return ServiceProcess(
         name="rewards",

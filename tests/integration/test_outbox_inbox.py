@@ -26,7 +26,6 @@ from services.indicators.domain.registry import Recognition
 from services.indicators.events import ZONE_RECOGNIZED, stage_zone_recognized
 from services.platform import NatsServer
 from services.rewards import store as rewards_store
-from services.rewards.domain.parameters import ParameterTable
 from services.rewards.events import on_zone_recognized
 
 
@@ -133,7 +132,7 @@ def test_consumer_applies_an_event_once_even_when_redelivered(nats_server: NatsS
     async def scenario() -> None:
         bus = Bus(nats_server.url, "test")
         await bus.connect()
-        consumer = EventConsumer(engine, rewards_store.inbox, bus, on_zone_recognized(ParameterTable()))
+        consumer = EventConsumer(engine, rewards_store.inbox, bus, on_zone_recognized())
         task = asyncio.create_task(consumer.run())
         js = bus.js
         await js.publish(ZONE_RECOGNIZED, event.SerializeToString(), headers={"Nats-Msg-Id": "first"})
