@@ -14,7 +14,7 @@ from services.common.outbox import OutboxRelay
 from services.common.runtime import ServiceProcess
 from services.rewards import store
 from services.rewards.api import RewardsServicer
-from services.rewards.events import on_county_designated, on_zone_recognized
+from services.rewards.events import on_county_designated, on_ranking_published, on_zone_recognized
 from services.rewards.indicators_client import IndicatorsClient
 
 SERVICE_NAME = rewards_pb2.DESCRIPTOR.services_by_name["RewardsService"].full_name
@@ -28,7 +28,7 @@ def build(settings: Settings) -> ServiceProcess:
     servicer = RewardsServicer(engine, relay, indicators)
     consumers = [
         EventConsumer(engine, store.inbox, bus, subscription, after_commit=relay.notify)
-        for subscription in (on_zone_recognized(), on_county_designated())
+        for subscription in (on_zone_recognized(), on_county_designated(), on_ranking_published(indicators))
     ]
     return ServiceProcess(
         name="rewards",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import grpc
 import pytest
 from alembic import command
+from gaoxin.events.v1 import events_pb2
 from gaoxin.indicators.v1 import indicators_pb2 as ind_pb
 from gaoxin.indicators.v1 import indicators_pb2_grpc as ind_grpc
 from gaoxin.rewards.v1 import rewards_pb2 as pb
@@ -26,14 +27,16 @@ from sqlalchemy import Engine, func, select
 from services.common.bus import Bus
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb, today_in_china
 from services.common.db import make_engine, reading
-from services.common.errors import VIOLATIONS_KEY, decode_violations
+from services.common.errors import VIOLATIONS_KEY, Unavailable, decode_violations
 from services.common.grpc_server import build_server
+from services.common.inbox import EventConsumer, Prepared
 from services.common.migrate import alembic_config
 from services.common.outbox import OutboxRelay
 from services.indicators import store as indicators_store
 from services.indicators.api import IndicatorsServicer
 from services.rewards import store
 from services.rewards.api import RewardsServicer
+from services.rewards.events import RANKING_PUBLISHED, on_ranking_published
 from services.rewards.indicators_client import IndicatorsClient
 from services.rewards.main import SERVICE_NAME
 from tests.integration.test_rewards_ledger import Ledger, rankings
@@ -47,6 +50,8 @@ class Servers:
     rewards: pb_grpc.RewardsServiceAsyncStub
     indicators: ind_grpc.IndicatorsServiceAsyncStub
     engine: Engine
+    indicators_engine: Engine
+    client: IndicatorsClient
 
 
 def migrated(service: str, url: str) -> Engine:
@@ -75,7 +80,9 @@ async def servers(database_url: str, tmp_path: Path, indicators_up: bool = True)
         grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
         grpc.aio.insecure_channel(f"127.0.0.1:{ind_port}") as ind_channel,
     ):
-        yield Servers(pb_grpc.RewardsServiceStub(channel), ind_grpc.IndicatorsServiceStub(ind_channel), engine)
+        yield Servers(
+            pb_grpc.RewardsServiceStub(channel), ind_grpc.IndicatorsServiceStub(ind_channel), engine, ind_engine, client
+        )
     await client.close()
     await server.stop(None)
     await ind_server.stop(None)
@@ -489,3 +496,106 @@ def test_summary_totals_per_year_rule_and_earmark(database_url: str, tmp_path: P
         ("", 500_000, 0),
         ("service_capacity_building", 1_000_000, 1_000_000),
     ]
+
+
+# ------------------------------------------------------------------------------- rankings, over real gRPC
+
+
+async def put_ranking(s: Servers, year: int, level: ZoneLevel, ranks: dict[str, int]) -> None:
+    await s.indicators.PutRanking(
+        ind_pb.PutRankingRequest(
+            year=year, level=level_to_pb(level), ranks=[ind_pb.RankEntry(zone_code=z, rank=r) for z, r in ranks.items()]
+        )
+    )
+
+
+def staged_rankings(s: Servers) -> list[tuple[str, bytes]]:
+    """The ranking_published events the indicators service staged, oldest first (what its relay would send)."""
+    o = indicators_store.outbox.c
+    with reading(s.indicators_engine) as conn:
+        rows = conn.execute(select(o.event_id, o.payload).where(o.subject == RANKING_PUBLISHED).order_by(o.seq)).all()
+    return [(r.event_id, r.payload) for r in rows]
+
+
+async def consume(consumer: EventConsumer, event_id: str, payload: bytes) -> bool:
+    """What EventConsumer does with a delivered message: prepare on the loop, apply in a thread."""
+    handler = consumer.sub.handler
+    assert isinstance(handler, Prepared)
+    bound = await handler.bind(RANKING_PUBLISHED, payload)
+    return await asyncio.to_thread(consumer.apply, event_id, RANKING_PUBLISHED, payload, bound)
+
+
+def ranking_consumer(s: Servers) -> EventConsumer:
+    return EventConsumer(s.engine, store.inbox, Bus("nats://127.0.0.1:1", "unused"), on_ranking_published(s.client))
+
+
+def granted_rank_awards(engine: Engine) -> set[tuple[str, str, int]]:
+    with reading(engine) as conn:
+        rows = store.list_awards(conn, store.AwardFilter(rule="rank_advance", status="granted"), 0, 1000)
+    return {(r.beneficiary_code, r.basis_key, r.amount_yuan) for r in rows}
+
+
+def test_ranking_consumer_reads_rank_histories_over_grpc_and_follows_a_correction(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with servers(database_url, tmp_path) as s:
+            for code in ("A", "B", "C"):
+                await zone(s.indicators, code, (N, "2015-02-16"))
+            consumer = ranking_consumer(s)
+            await put_ranking(s, 2021, N, {"A": 10, "B": 5, "C": 20})
+            await put_ranking(s, 2022, N, {"A": 7, "B": 4, "C": 30})
+            events = staged_rankings(s)
+            for event_id, payload in events:
+                assert await consume(consumer, event_id, payload)
+            first = granted_rank_awards(s.engine)
+            again = await consume(consumer, *events[-1])  # redelivered
+
+            await put_ranking(s, 2021, N, {"A": 9, "B": 5, "C": 20})  # A's 2021 corrected: 2022 advances only 2
+            correction = staged_rankings(s)[-1]
+            await consume(consumer, *correction)
+            with reading(s.engine) as conn:
+                revoked = store.list_awards(conn, store.AwardFilter(status="revoked"), 0, 100)
+            return {"first": first, "again": again, "after": granted_rank_awards(s.engine), "revoked": revoked}
+
+    r = run(scenario)
+    assert r["first"] == {("A", "2022:national", 1_000_000)}
+    assert r["again"] is False
+    assert r["after"] == set()
+    [revoked] = r["revoked"]
+    assert revoked.revocation_reason == (
+        "ranking 2021 national republished: rank 7 in 2022 against a historical best of 9 (2021): an advance of 2, "
+        "fewer than 3 places"
+    )
+
+
+def test_ranking_events_consumed_in_reverse_order_end_in_the_same_ledger(database_url: str, tmp_path: Path) -> None:
+    async def scenario() -> set[tuple[str, str, int]]:
+        async with servers(database_url, tmp_path) as s:
+            await zone(s.indicators, "A", (P, "2019-01-01"))
+            consumer = ranking_consumer(s)
+            for year, rank in ((2021, 30), (2022, 26), (2023, 20)):
+                await put_ranking(s, year, P, {"A": rank})
+            for event_id, payload in reversed(staged_rankings(s)):
+                await consume(consumer, event_id, payload)
+            return granted_rank_awards(s.engine)
+
+    assert run(scenario) == {("A", "2022:provincial", 500_000), ("A", "2023:provincial", 500_000)}
+
+
+def test_ranking_event_while_the_indicators_service_is_down_fails_for_redelivery(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> tuple[bool, int]:
+        async with servers(database_url, tmp_path, indicators_up=False) as s:
+            consumer = ranking_consumer(s)
+            entry = events_pb2.RankingPublished.Entry(zone_code="A", rank=1)
+            event = events_pb2.RankingPublished(year=2022, level=level_to_pb(N), ranks=[entry])
+            event.meta.event_id = "evt-down"
+            try:
+                await consume(consumer, "evt-down", event.SerializeToString())
+            except Unavailable:
+                return True, row_count(s.engine)
+            return False, row_count(s.engine)
+
+    assert run(scenario) == (True, 0)  # nothing recorded, not even the inbox row: it will be redelivered
