@@ -87,8 +87,11 @@ class MetricsInterceptor(_AroundInterceptor):
             code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
             raise
         finally:
-            GRPC_HANDLING.labels(service, name).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            GRPC_HANDLING.labels(service, name).observe(elapsed)
             GRPC_HANDLED.labels(service, name, code.name).inc()
+            # One line per call, carrying the caller's request id (set by the outer interceptor).
+            log.info("rpc", extra={"fields": {"method": name, "code": code.name, "ms": round(elapsed * 1000, 2)}})
 
 
 class ErrorInterceptor(_AroundInterceptor):
