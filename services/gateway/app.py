@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             print(f"gateway: generated admin API key (shown once): {generated}", flush=True)
         app.state.keys = KeyCache(app.state.engine)
         app.state.backends = Backends(settings)
-        app.state.bus = Bus(settings.resolved_nats_url, "gateway")
+        app.state.bus = Bus(settings.resolved_nats_url, "gateway", settings.nats_stream_replicas)
         app.state.shutting_down = False
         connecting = asyncio.create_task(app.state.bus.connect())
         try:
