@@ -46,6 +46,8 @@ class Settings(BaseSettings):
 
     nats_url: str | None = Field(None, description="external NATS; unset: the embedded nats-server")
     embedded_nats_port: int = 4333
+    # Replicas of each JetStream stream the services declare: 1 for a single nats-server, 3 on a 3-node cluster.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
 
     bootstrap_admin_key: SecretStr | None = None
     demo_data: bool = False

@@ -22,7 +22,6 @@ from prometheus_client import Counter
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from services.common.bus import STREAMS
 from services.common.config import Settings
 from services.common.db import reading, transaction
 from services.common.events_catalog import BY_SUBJECT, event_json
@@ -54,14 +53,21 @@ def subscriptions() -> list[Subscription]:
         ).encode()
         store.stage_deliveries(conn, event_type.name, event_id, body)
 
+    # Spelled out, not derived from STREAMS: durable names are operational identifiers that deploy/k8s/README.md
+    # documents and a test checks.
     return [
         Subscription(
-            durable=f"gateway-webhooks-{stream.name.lower()}",
-            stream=stream.name,
-            subject=stream.subjects[0],
+            durable="gateway-webhooks-indicators",
+            stream="GAOXIN_INDICATORS",
+            subject="gaoxin.indicators.>",
             handler=stage,
-        )
-        for stream in STREAMS
+        ),
+        Subscription(
+            durable="gateway-webhooks-rewards", stream="GAOXIN_REWARDS", subject="gaoxin.rewards.>", handler=stage
+        ),
+        Subscription(
+            durable="gateway-webhooks-talent", stream="GAOXIN_TALENT", subject="gaoxin.talent.>", handler=stage
+        ),
     ]
 
 
