@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic would also read 0 or "1700000000" as dates (Unix time); the contract says YYYY-MM-DD.
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only), WithJsonSchema({"type": "string", "format": "date"})]
 
 Level = Literal["provincial", "national"]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
@@ -53,7 +67,7 @@ class ZonePage(BaseModel):
 
 class RecognitionIn(Strict):
     level: Level
-    recognized_on: date
+    recognized_on: IsoDate
 
 
 class RecognitionRecorded(BaseModel):
