@@ -14,7 +14,7 @@ from gaoxin.events.v1 import events_pb2
 from sqlalchemy.engine import Connection
 
 from services.common.outbox import add_event, new_event_meta
-from services.rewards import store
+from services.rewards import metrics, store
 from services.rewards.domain.parameters import DEFAULT_PARAMETERS, ParameterTable
 from services.rewards.domain.reconcile import GrantedAward, Plan, plan
 from services.rewards.domain.rules import RULES_BY_ID, AwardDecision, FactSet, Outcome, Rule
@@ -108,12 +108,14 @@ def apply(conn: Connection, todo: Plan, source: str) -> Applied:
     for revocation in todo.revocations:
         if store.revoke(conn, revocation.award.award_id, revocation.reason, source):
             stage_award_revoked(conn, revocation.award, revocation.reason)
+            metrics.note(conn, False, revocation.award.rule, revocation.award.amount_yuan)
             done.revoked.append(revocation.award.award_id)
             _log("award revoked", revocation.award.award_id, revocation.award.rule, revocation.award.beneficiary_code)
     for decision in todo.grants:
         award_id = store.grant(conn, decision, source)
         if award_id is not None:
             stage_award_granted(conn, award_id, decision)
+            metrics.note(conn, True, decision.rule, decision.amount_yuan)
             done.granted.append(award_id)
             _log("award granted", award_id, decision.rule, decision.beneficiary_code)
     return done

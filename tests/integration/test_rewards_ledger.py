@@ -24,7 +24,7 @@ from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.common.db import make_engine, reading, transaction
 from services.common.inbox import EventConsumer, Prepared, Subscription
 from services.common.migrate import alembic_config
-from services.rewards import ledger, store
+from services.rewards import ledger, metrics, store
 from services.rewards.domain.parameters import ParameterTable, ParameterVersion
 from services.rewards.domain.rules import AwardDecision, RankFact, RecognitionFact, new_provincial_zone
 from services.rewards.events import (
@@ -407,3 +407,32 @@ def test_subscriptions_are_durable_on_the_indicators_stream() -> None:
         ("rewards-county-designated", "GAOXIN_INDICATORS", COUNTY_DESIGNATED),
         ("rewards-ranking-published", "GAOXIN_INDICATORS", RANKING_PUBLISHED),
     ]
+
+
+def test_award_metrics_count_committed_grants_and_revocations_only(database_url: str) -> None:
+    engine = migrated(database_url)
+    metrics.count_on_commit(engine)
+    granted = metrics.AWARDS_GRANTED.labels("new_provincial_zone")
+    yuan = metrics.AWARDED_YUAN.labels("new_provincial_zone")
+    revoked = metrics.AWARDS_REVOKED.labels("new_provincial_zone")
+    before = (granted._value.get(), yuan._value.get(), revoked._value.get())
+    with transaction(engine) as conn:
+        store.add_recognitions(conn, "Z", [RecognitionFact(date(2022, 6, 30), P)])
+
+    with pytest.raises(RuntimeError), transaction(engine) as conn:
+        ledger.reconcile(conn, rule="new_provincial_zone", codes=["Z"], trigger="t", source="s")
+        raise RuntimeError("the transaction fails after the grant")
+    after_rollback = (granted._value.get(), yuan._value.get(), revoked._value.get())
+    with transaction(engine) as conn:
+        ledger.reconcile(conn, rule="new_provincial_zone", codes=["Z"], trigger="t", source="s")
+    with transaction(engine) as conn:
+        store.add_recognitions(conn, "Z", [RecognitionFact(date(2020, 1, 1), N)])
+        ledger.reconcile(conn, rule="new_provincial_zone", codes=["Z"], trigger="t", source="s")
+
+    assert after_rollback == before
+    assert (granted._value.get(), yuan._value.get(), revoked._value.get()) == (
+        before[0] + 1,
+        before[1] + 1_000_000,
+        before[2] + 1,
+    )
+    engine.dispose()
