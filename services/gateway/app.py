@@ -28,7 +28,7 @@ from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, k
 from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.problems import Problem, ProblemResponse, problem_response
-from services.gateway.routes import audit, awards, keys, ops, policy, webhooks, zones
+from services.gateway.routes import audit, awards, keys, ops, policy, reward_rules, talent_projects, webhooks, zones
 from services.gateway.webhooks import WebhookDispatcher
 from services.gateway.webhooks import subscriptions as webhook_subscriptions
 
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain_error)  # type: ignore[arg-type]
-    for module in (zones, awards, policy, keys, webhooks, audit, ops):
+    for module in (zones, awards, reward_rules, talent_projects, policy, keys, webhooks, audit, ops):
         app.include_router(module.router)
     openapi.install(app)
     return app
