@@ -270,13 +270,15 @@ class ValueRevisions(BaseModel):
 
 class RankIn(Strict):
     zone_code: str = Field(max_length=64)
-    rank: StrictInt
+    rank: StrictInt = Field(ge=-(2**31), le=2**31 - 1, description="positive; unique in the ranking")
 
 
 class RankingIn(Strict):
     ranks: list[RankIn] = Field(max_length=5_000)
     field_size: StrictInt | None = Field(
         None,
+        ge=-(2**31),
+        le=2**31 - 1,
         description="how many zones the official ranking ranks in all (e.g. 178 national zones); "
         "default: the largest rank. Clause 二十六's shares are taken of it.",
     )

@@ -183,3 +183,13 @@ def test_consequences_and_ranking_without_a_ranking_are_404(api: httpx.Client) -
     year = unique_years(1)[0]
     assert api.get(f"/v1/evaluations/{year}/consequences/national").status_code == 404
     assert api.get(f"/v1/evaluations/{year}/rankings/provincial").status_code == 404
+
+
+def test_numbers_beyond_the_grpc_contract_are_422_not_500(api: httpx.Client) -> None:
+    huge_year = api.get("/v1/evaluations/2709863944439/consequences/provincial")
+    huge_rank = put_ranking(api, 2024, "national", {"ANY": 2**40})
+    huge_query = api.get("/v1/zones/ANY/indicators/gdp/revisions", params={"year": -3372002087})
+
+    assert (huge_year.status_code, huge_year.json()["errors"][0]["location"]) == (422, ["path", "year"])
+    assert (huge_rank.status_code, huge_rank.json()["errors"][0]["location"]) == (422, ["body", "ranks", 0, "rank"])
+    assert (huge_query.status_code, huge_query.json()["errors"][0]["location"]) == (422, ["query", "year"])

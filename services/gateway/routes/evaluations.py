@@ -17,7 +17,8 @@ from services.gateway.wire import clause_json, iso_time, level_name, or_none
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 
 RANKING_PATH = {"year": ("path", "year"), "level": ("path", "level")}
-YearPath = Annotated[int, Path(description="the evaluated year", examples=[2024])]
+# Bounded only so a year always fits the int32 of the gRPC contract; the service says which years it keeps.
+YearPath = Annotated[int, Path(ge=1, le=9999, description="the evaluated year", examples=[2024])]
 LevelPath = Annotated[
     Level, Path(description="national zones are ranked among national zones, provincial among provincial")
 ]

@@ -20,7 +20,8 @@ router = APIRouter(prefix="/v1", tags=["indicators"])
 INGEST_DEADLINE_SECONDS = 120.0
 ZONE_PATH = {"zone_code": ("path", "zone_code"), "year": ("query", "year"), "indicator": ("path", "indicator")}
 ZoneCodePath = Annotated[ZoneCode, Path(description="the zone's code", examples=["LYG-HTZ"])]
-Year = Annotated[int, Query(description="the year of the values", examples=[2024])]
+# Bounded only so a year always fits the int32 of the gRPC contract; the service says which years it keeps.
+Year = Annotated[int, Query(ge=1, le=9999, description="the year of the values", examples=[2024])]
 
 _VALUE_SCHEMA = {
     "type": "object",
@@ -41,10 +42,13 @@ _VALUE_SCHEMA = {
         },
         "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
         "value": {
-            "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?$"}],
+            "oneOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"},
+            ],
             "description": "万元 (at most 6 decimal places) or a count (whole number); a string keeps exactness",
         },
-        "source": {"type": "string", "maxLength": 200, "description": "default: the pushing API key"},
+        "source": {"type": ["string", "null"], "maxLength": 200, "description": "default: the pushing API key"},
     },
 }
 BATCH_BODY = {
@@ -60,7 +64,7 @@ BATCH_BODY = {
                 "type": "object",
                 "required": ["values"],
                 "additionalProperties": False,
-                "properties": {"values": {"type": "array", "items": _VALUE_SCHEMA, "maxItems": 200_000}},
+                "properties": {"values": {"type": "array", "items": _VALUE_SCHEMA, "minItems": 1, "maxItems": 200_000}},
             }
         },
         "text/csv": {
