@@ -309,3 +309,13 @@ def test_openapi_documents_the_batch_body_in_json_and_csv(api: httpx.Client) -> 
         "/v1/evaluations/{year}/consequences/{level}",
     } <= set(spec["paths"])
     json.dumps(spec)  # serialisable as served
+
+
+def test_ingested_values_are_counted_for_the_dashboard(api: httpx.Client, platform: Platform) -> None:
+    zone = create_recognised_zone(api, "P", "national")
+    assert push_csv(api, f"{zone},gdp,2024,1,", f"{zone},gdp,2023,2,").status_code == 200
+
+    metrics = httpx.get(f"http://127.0.0.1:{platform.settings.indicators_metrics_port}/metrics").text
+
+    created = next(line for line in metrics.splitlines() if line.startswith("gaoxin_indicator_values_ingested_total{"))
+    assert 'outcome="created"' in created and float(created.split()[-1]) >= 2
