@@ -33,13 +33,11 @@ STREAMS: tuple[Stream, ...] = (
     Stream("GAOXIN_TALENT", ("gaoxin.talent.>",), "talent decisions recorded (no personal data)"),
 )
 
-DRAIN_TIMEOUT_SECONDS = 2
-
 # Publishers dedupe by Nats-Msg-Id within this window; consumers' inbox tables cover everything older.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 
 
-def stream_config(stream: Stream) -> StreamConfig:
+def stream_config(stream: Stream, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=stream.name,
         description=stream.description,
@@ -49,12 +47,13 @@ def stream_config(stream: Stream) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=30 * 24 * 3600.0,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     for stream in STREAMS:
-        config = stream_config(stream)
+        config = stream_config(stream, replicas)
         try:
             await js.add_stream(config)
         except BadRequestError:
@@ -63,11 +62,16 @@ async def ensure_streams(js: JetStreamContext) -> None:
 
 
 class Bus:
-    """The process's NATS connection; `ready` is set once connected and the streams are declared."""
+    """The process's NATS connection; `ready` is set once connected and the streams are declared.
 
-    def __init__(self, url: str, name: str) -> None:
+    `stream_replicas` must be the same in every process: each declares the streams, and the last one to do so
+    sets their replica count.
+    """
+
+    def __init__(self, url: str, name: str, stream_replicas: int = 1) -> None:
         self.url = url
         self.name = name
+        self.stream_replicas = stream_replicas
         self.nc: Client | None = None
         self.ready = asyncio.Event()
 
@@ -92,9 +96,6 @@ class Bus:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
-                    # By shutdown the consumers are stopped and the relay has its PubAcks; a pull subscription
-                    # whose fetch was cancelled never drains, and the default (30 s) outlived every stop timeout.
-                    drain_timeout=DRAIN_TIMEOUT_SECONDS,
                     disconnected_cb=self._on_disconnect,
                     reconnected_cb=self._on_reconnect,
                     error_cb=self._on_error,
@@ -108,7 +109,7 @@ class Bus:
     async def _declare_streams(self) -> None:
         while True:
             try:
-                await ensure_streams(self.js)
+                await ensure_streams(self.js, self.stream_replicas)
                 self.ready.set()
                 return
             except Exception as exc:
@@ -127,8 +128,7 @@ class Bus:
         log.debug("NATS error", extra={"fields": {"error": repr(exc)}})
 
     async def close(self) -> None:
+        """Close without draining: consumers ack before they return, and nats-py's drain() can wait for ever
+        on a pull subscription while swallowing the cancellation meant to bound it."""
         if self.nc is not None and not self.nc.is_closed:
-            try:
-                await self.nc.drain()
-            except Exception:
-                await self.nc.close()
+            await self.nc.close()

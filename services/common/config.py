@@ -46,10 +46,20 @@ class Settings(BaseSettings):
 
     nats_url: str | None = Field(None, description="external NATS; unset: the embedded nats-server")
     embedded_nats_port: int = 4333
+    # Replicas of each JetStream stream the services declare: 1 for a single nats-server, 3 on a 3-node cluster.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
 
     bootstrap_admin_key: SecretStr | None = None
     demo_data: bool = False
     grpc_deadline_seconds: float = 5.0
+    rate_limit_per_minute: int = Field(6000, ge=1, description="default quota of an API key per minute")
+    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="larger request bodies get 413")
+    webhooks_allow_private_targets: bool = Field(
+        False, description="let webhooks target loopback, link-local and private addresses (tests, labs)"
+    )
+    webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay; doubles per attempt")
+    webhook_max_attempts: int = Field(10, ge=1)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = 1.0
 
     @model_validator(mode="after")

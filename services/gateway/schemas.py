@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic would also read 0 or "1700000000" as dates (Unix time); the contract says YYYY-MM-DD.
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only), WithJsonSchema({"type": "string", "format": "date"})]
 
 Level = Literal["provincial", "national"]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
@@ -53,7 +76,7 @@ class ZonePage(BaseModel):
 
 class RecognitionIn(Strict):
     level: Level
-    recognized_on: date
+    recognized_on: IsoDate
 
 
 class RecognitionRecorded(BaseModel):
@@ -113,7 +136,7 @@ Programme = Literal["innovation_pilot", "ip_pilot", "ip_demonstration"]
 class DesignationIn(Strict):
     programme: Programme = Field(description="创新型试点 | 知识产权试点 | 知识产权示范", examples=["ip_pilot"])
     level: Level
-    listed_on: date
+    listed_on: IsoDate
 
 
 class DesignationOut(BaseModel):
@@ -139,7 +162,7 @@ class DesignationRecorded(DesignationOut):
 
 class CertificateIn(Strict):
     number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-    issued_on: date
+    issued_on: IsoDate
 
 
 class EnterpriseIn(Strict):

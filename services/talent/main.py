@@ -19,7 +19,7 @@ SERVICE_NAME = talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name
 
 def build(settings: Settings) -> ServiceProcess:
     engine = make_engine(settings.database_url("talent"))
-    bus = Bus(settings.resolved_nats_url, "talent")
+    bus = Bus(settings.resolved_nats_url, "talent", settings.nats_stream_replicas)
     servicer = TalentServicer()
     return ServiceProcess(
         name="talent",
