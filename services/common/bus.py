@@ -33,8 +33,6 @@ STREAMS: tuple[Stream, ...] = (
     Stream("GAOXIN_TALENT", ("gaoxin.talent.>",), "talent decisions recorded (no personal data)"),
 )
 
-DRAIN_TIMEOUT_SECONDS = 2
-
 # Publishers dedupe by Nats-Msg-Id within this window; consumers' inbox tables cover everything older.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 
@@ -98,9 +96,6 @@ class Bus:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
-                    # By shutdown the consumers are stopped and the relay has its PubAcks; a pull subscription
-                    # whose fetch was cancelled never drains, and the default (30 s) outlived every stop timeout.
-                    drain_timeout=DRAIN_TIMEOUT_SECONDS,
                     disconnected_cb=self._on_disconnect,
                     reconnected_cb=self._on_reconnect,
                     error_cb=self._on_error,

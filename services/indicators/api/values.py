@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gaoxin.indicators.v1 import indicators_pb2 as pb
+from prometheus_client import Counter
 from sqlalchemy import Engine
 
 from services.common.bulk import gc_paused
@@ -39,6 +40,13 @@ from services.indicators.store import values as value_store
 from services.indicators.store.registry import known_zones
 
 UNATTRIBUTED = "unattributed"
+VALUES_INGESTED = Counter(
+    "gaoxin_indicator_values_ingested_total",
+    "Indicator values in accepted batches, by what each did to the value held: created, revised or unchanged.",
+    ["outcome"],
+)
+for _outcome in ("created", "revised", "unchanged"):
+    VALUES_INGESTED.labels(_outcome)  # every series exists from the start, so increase() sees the first batch
 
 
 def target_to_pb(target: Version[TargetRule]) -> pb.Target:
@@ -176,6 +184,9 @@ class ValuesApi(ServicerBase):
         with gc_paused():
             batch = await self._read(lambda: parse_request(payload, data, values, source))
             result = await self._write(lambda: ingest(self.engine, batch, source))
+        VALUES_INGESTED.labels("created").inc(result.created)
+        VALUES_INGESTED.labels("revised").inc(result.revised)
+        VALUES_INGESTED.labels("unchanged").inc(result.unchanged)
         return ingested_to_pb(result)
 
     async def GetZoneIndicators(self, request: pb.GetZoneIndicatorsRequest, context: Context) -> pb.ZoneIndicators:
