@@ -468,7 +468,7 @@ def talent_project_detail(conn: Any, code: str) -> pb.TalentProjectDetail | None
     if not any(a.status == store.GRANTED for a in awards):
         spec = next(r for r in RULES if r.id == "talent_project")
         facts = ledger.load_facts(conn, spec, [code])
-        outcomes = spec.evaluate(code, facts, ledger.parameter_table(conn))
+        outcomes = spec.evaluate(code, facts, ledger.parameter_table(conn), True)
         detail.refusals.extend(refusal_to_pb(o) for o in outcomes if isinstance(o, NoAward))
     detail.recorded_at.FromDatetime(_utc(row.recorded_at))
     detail.updated_at.FromDatetime(_utc(row.updated_at))

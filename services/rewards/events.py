@@ -9,14 +9,17 @@ announced through the outbox (gaoxin.rewards.award_granted.v1 / award_revoked.v1
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from gaoxin.events.v1 import events_pb2
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from services.common.convert import date_from_pb, level_from_pb
+from services.common.db import reading
 from services.common.inbox import Prepared, Subscription
 from services.rewards import ledger, store
 from services.rewards.domain.rules import DesignationFact, RankFact, RecognitionFact
@@ -76,7 +79,8 @@ class RankHistorySource(Protocol):
 
 @dataclass(frozen=True)
 class RankHistories:
-    """The rank histories of a ranking's zones (and of those it dropped), read before the transaction."""
+    """The rank histories read from the indicators service before the transaction, for the zones that needed
+    reading (see `stale_zones`)."""
 
     by_zone: Mapping[str, Sequence[RankFact]]
 
@@ -85,27 +89,52 @@ def ranking_zones(event: events_pb2.RankingPublished) -> list[str]:
     return sorted({e.zone_code for e in event.ranks} | set(event.dropped_zone_codes))
 
 
-def on_ranking_published(source: RankHistorySource) -> Subscription:
+def stale_zones(event: events_pb2.RankingPublished, held: Mapping[str, Sequence[RankFact]]) -> list[str]:
+    """The zones of a ranking event whose held history this event may change: no history held, or an entry for
+    the event's year and level other than the event's (a new rank, a changed one, a zone dropped).
+
+    A zone whose held entry already says what the event says needs no reading: every change to a zone's ranks
+    upstream publishes an event naming the zone, whose processing reads its history afresh, so the history held
+    is current up to the changes still to be consumed, and those will read it again.
+    """
+    level = level_from_pb(event.level)
+    ranked = {e.zone_code: e.rank for e in event.ranks}
+    stale = []
+    for zone in ranking_zones(event):
+        history = held.get(zone)
+        entry = next((f.rank for f in history if f.year == event.year and f.level is level), None) if history else None
+        if history is None or entry != ranked.get(zone):
+            stale.append(zone)
+    return stale
+
+
+def on_ranking_published(source: RankHistorySource, engine: Engine) -> Subscription:
     """rank_advance for the ranking's zones and the zones it dropped, every year of theirs.
 
-    The zones' whole rank histories are read from the indicators service (which owns them) before the
-    transaction, and stored as the truth for those zones: a correction of one year changes the historical best
-    of every later year, and a late redelivery of an older version of the ranking still reads today's ranks.
+    Rank histories come from the indicators service, which owns them, read before the transaction for the
+    zones the event changes (`stale_zones`): a correction of one year changes the historical best of every
+    later year, and a late redelivery of an older version of the ranking still reads today's ranks. They are
+    stored as the truth for those zones; then every zone of the ranking is reconciled.
     """
 
     async def prepare(subject: str, payload: bytes) -> RankHistories:
         event = events_pb2.RankingPublished.FromString(payload)
-        return RankHistories(await source.rank_histories(ranking_zones(event)))
+
+        def held() -> dict[str, list[RankFact]]:
+            with reading(engine) as conn:
+                return store.rank_histories(conn, ranking_zones(event))
+
+        stale = stale_zones(event, await asyncio.to_thread(held))
+        return RankHistories(await source.rank_histories(stale) if stale else {})
 
     def handle(conn: Connection, subject: str, payload: bytes, histories: RankHistories) -> None:
         event = events_pb2.RankingPublished.FromString(payload)
-        for zone, history in histories.by_zone.items():
-            store.replace_rank_history(conn, zone, history)
+        store.replace_rank_histories(conn, histories.by_zone)
         level = level_from_pb(event.level)
         verb = "republished" if event.replaced else "published"
         trigger = f"ranking {event.year} {level.value if level else 'unknown level'} {verb}"
         ledger.reconcile(
-            conn, rule="rank_advance", codes=sorted(histories.by_zone), trigger=trigger, source=event.meta.event_id
+            conn, rule="rank_advance", codes=ranking_zones(event), trigger=trigger, source=event.meta.event_id
         )
 
     return Subscription(

@@ -75,8 +75,8 @@ def plan_rule(
     result = Plan()
     for code in names:
 
-        def evaluate(table: ParameterTable, code: str = code) -> list[Outcome]:
-            return rule.evaluate(code, facts, table)
+        def evaluate(table: ParameterTable, refusals: bool, code: str = code) -> list[Outcome]:
+            return rule.evaluate(code, facts, table, refusals)
 
         result.extend(plan(granted.get(code, []), evaluate, params, trigger))
     return result

@@ -29,7 +29,7 @@ def build(settings: Settings) -> ServiceProcess:
     servicer = RewardsServicer(engine, relay, indicators)
     consumers = [
         EventConsumer(engine, store.inbox, bus, subscription, after_commit=relay.notify)
-        for subscription in (on_zone_recognized(), on_county_designated(), on_ranking_published(indicators))
+        for subscription in (on_zone_recognized(), on_county_designated(), on_ranking_published(indicators, engine))
     ]
     return ServiceProcess(
         name="rewards",

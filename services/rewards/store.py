@@ -12,7 +12,8 @@ The facts are kept as last seen from the events (recognitions, listings, rank hi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -354,35 +355,46 @@ def designations(conn: Connection, county_codes: Sequence[str] | None) -> dict[s
     return result
 
 
-def replace_rank_history(conn: Connection, zone_code: str, history: Iterable[RankFact]) -> bool:
-    """Make the zone's stored ranks exactly `history`; True when that changed anything."""
-    wanted = {(f.year, f.level.value): f.rank for f in history}
+def replace_rank_histories(conn: Connection, histories: Mapping[str, Iterable[RankFact]]) -> list[str]:
+    """Make each zone's stored ranks exactly its history here; the zones whose ranks changed.
+
+    Three statements whatever the number of zones (read, delete, insert): a ranking's zones are written in the
+    consumer's transaction, on the path from a ranking push to its awards.
+    """
+    wanted = {zone: {(f.year, f.level.value): f.rank for f in history} for zone, history in histories.items()}
+    if not wanted:
+        return []
     t = zone_ranks.c
-    held = {
-        (r.year, r.level): r.rank for r in conn.execute(select(t.year, t.level, t.rank).where(t.zone_code == zone_code))
-    }
-    if held == wanted:
-        return False
-    conn.execute(delete(zone_ranks).where(t.zone_code == zone_code))
-    if wanted:
-        conn.execute(
-            zone_ranks.insert(),
-            [{"zone_code": zone_code, "year": y, "level": lv, "rank": r} for (y, lv), r in wanted.items()],
-        )
-    return True
+    held: dict[str, dict[tuple[int, str], int]] = {zone: {} for zone in wanted}
+    for chunk in _chunks(list(wanted)):
+        rows = conn.execute(select(t.zone_code, t.year, t.level, t.rank).where(t.zone_code.in_(chunk or [])))
+        for zone, year, level, rank in rows.all():
+            held[zone][(year, level)] = rank
+    changed = sorted(zone for zone in wanted if held[zone] != wanted[zone])
+    for chunk in _chunks(changed):
+        conn.execute(delete(zone_ranks).where(t.zone_code.in_(chunk or [])))
+    rows_to_insert = [
+        {"zone_code": zone, "year": year, "level": level, "rank": rank}
+        for zone in changed
+        for (year, level), rank in wanted[zone].items()
+    ]
+    if rows_to_insert:
+        conn.execute(zone_ranks.insert(), rows_to_insert)
+    return changed
 
 
 def rank_histories(conn: Connection, zone_codes: Sequence[str] | None) -> dict[str, list[RankFact]]:
     t = zone_ranks.c
-    result: dict[str, list[RankFact]] = {}
+    result: defaultdict[str, list[RankFact]] = defaultdict(list)
     levels = {lv.value: lv for lv in ZoneLevel}
     for chunk in _chunks(zone_codes):
         query = select(t.zone_code, t.year, t.level, t.rank)
         if chunk is not None:
             query = query.where(t.zone_code.in_(chunk))
-        for code, year, level, rank in conn.execute(query):
-            result.setdefault(code, []).append(RankFact(year, levels[level], rank))
-    return result
+        # .all() fetches in one go; iterating the result row by row costs as much again as the query.
+        for code, year, level, rank in conn.execute(query).all():
+            result[code].append(RankFact(year, levels[level], rank))
+    return dict(result)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Both run in this process on real databases; no fakes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,7 +36,8 @@ from services.indicators import store as indicators_store
 from services.indicators.api import IndicatorsServicer
 from services.rewards import store
 from services.rewards.api import RewardsServicer
-from services.rewards.events import RANKING_PUBLISHED, on_ranking_published
+from services.rewards.domain.rules import RankFact
+from services.rewards.events import RANKING_PUBLISHED, RankHistorySource, on_ranking_published
 from services.rewards.indicators_client import IndicatorsClient
 from services.rewards.main import SERVICE_NAME
 from tests.integration.test_rewards_ledger import Ledger, rankings
@@ -526,8 +527,21 @@ async def consume(consumer: EventConsumer, event_id: str, payload: bytes) -> boo
     return await asyncio.to_thread(consumer.apply, event_id, RANKING_PUBLISHED, payload, bound)
 
 
-def ranking_consumer(s: Servers) -> EventConsumer:
-    return EventConsumer(s.engine, store.inbox, Bus("nats://127.0.0.1:1", "unused"), on_ranking_published(s.client))
+class Recording:
+    """The real indicators client, noting which zones' histories were asked for."""
+
+    def __init__(self, client: IndicatorsClient) -> None:
+        self.client = client
+        self.asked: list[list[str]] = []
+
+    async def rank_histories(self, zone_codes: Sequence[str]) -> dict[str, list[RankFact]]:
+        self.asked.append(list(zone_codes))
+        return await self.client.rank_histories(zone_codes)
+
+
+def ranking_consumer(s: Servers, source: RankHistorySource | None = None) -> EventConsumer:
+    subscription = on_ranking_published(source or s.client, s.engine)
+    return EventConsumer(s.engine, store.inbox, Bus("nats://127.0.0.1:1", "unused"), subscription)
 
 
 def granted_rank_awards(engine: Engine) -> set[tuple[str, str, int]]:
@@ -600,3 +614,25 @@ def test_ranking_event_while_the_indicators_service_is_down_fails_for_redelivery
             return False, row_count(s.engine)
 
     assert run(scenario) == (True, 0)  # nothing recorded, not even the inbox row: it will be redelivered
+
+
+def test_ranking_consumer_reads_again_only_the_histories_a_ranking_changes(database_url: str, tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[list[str]], set[tuple[str, str, int]]]:
+        async with servers(database_url, tmp_path) as s:
+            for code in ("A", "B", "C"):
+                await zone(s.indicators, code, (N, "2015-02-16"))
+            recording = Recording(s.client)
+            consumer = ranking_consumer(s, recording)
+            for year, ranks in (
+                (2021, {"A": 10, "B": 5, "C": 20}),
+                (2022, {"A": 9, "B": 4, "C": 30}),
+                (2022, {"A": 7, "B": 4, "C": 30}),  # corrected: only A's rank changes
+                (2022, {"A": 7, "B": 4}),  # C dropped
+            ):
+                await put_ranking(s, year, N, ranks)
+                await consume(consumer, *staged_rankings(s)[-1])
+            return recording.asked, granted_rank_awards(s.engine)
+
+    asked, awards = run(scenario)
+    assert asked == [["A", "B", "C"], ["A", "B", "C"], ["A"], ["C"]]
+    assert awards == {("A", "2022:national", 1_000_000)}

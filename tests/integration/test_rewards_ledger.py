@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 from itertools import permutations
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,7 +59,7 @@ class Ledger:
         self.engine = engine
         self.consumers = {
             sub.subject: EventConsumer(engine, store.inbox, bus, sub)
-            for sub in (on_zone_recognized(), on_county_designated(), on_ranking_published(NoSource()))
+            for sub in (on_zone_recognized(), on_county_designated(), on_ranking_published(NoSource(), engine))
         }
 
     def _deliver(self, subject: str, event: Any, histories: dict[str, list[RankFact]] | None = None) -> bool:
@@ -400,8 +401,13 @@ def test_summary_sums_granted_and_revoked_per_rule_and_earmark_in_integer_yuan(
     book.engine.dispose()
 
 
-def test_subscriptions_are_durable_on_the_indicators_stream() -> None:
-    subs: list[Subscription] = [on_zone_recognized(), on_county_designated(), on_ranking_published(NoSource())]
+def test_subscriptions_are_durable_on_the_indicators_stream(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'unused.db'}")
+    subs: list[Subscription] = [
+        on_zone_recognized(),
+        on_county_designated(),
+        on_ranking_published(NoSource(), engine),
+    ]
     assert [(s.durable, s.stream, s.subject) for s in subs] == [
         ("rewards-zone-recognized", "GAOXIN_INDICATORS", ZONE_RECOGNIZED),
         ("rewards-county-designated", "GAOXIN_INDICATORS", COUNTY_DESIGNATED),

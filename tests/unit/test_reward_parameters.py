@@ -28,7 +28,7 @@ from services.rewards.domain.parameters import (
         ("talent_project.rate", "0", Decimal(0)),
         ("pilot_county.one_award_per_listing", "false", False),
         ("rank_advance.without_history", "no_award", "no_award"),
-        ("policy.effective_from", "2021-04-12", "2021-04-12"),
+        ("policy.effective_from", "2021-04-12", date(2021, 4, 12)),
         ("zone_reward.earmark", "service_capacity_building", "service_capacity_building"),
     ],
 )

@@ -15,8 +15,8 @@ N = ZoneLevel.NATIONAL
 
 
 def evaluator(history: Sequence[RankFact]) -> Evaluate:
-    def evaluate(params: ParameterTable) -> list[Outcome]:
-        return rank_advance("Z", history, params)
+    def evaluate(params: ParameterTable, refusals: bool) -> list[Outcome]:
+        return rank_advance("Z", history, params, refusals)
 
     return evaluate
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from gaoxin.events.v1 import events_pb2
+from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import ZoneLevel
 from services.rewards.domain.parameters import ParameterTable, ParameterVersion
@@ -22,6 +25,7 @@ from services.rewards.domain.rules import (
     rank_advance,
     talent_project,
 )
+from services.rewards.events import stale_zones
 
 P, N = ZoneLevel.PROVINCIAL, ZoneLevel.NATIONAL
 
@@ -344,3 +348,39 @@ def test_evaluate_all_returns_every_rule_outcome_for_every_beneficiary() -> None
         ("rank_advance", 500_000),
         ("talent_project", 617),
     ]
+
+
+def test_awards_only_evaluation_grants_exactly_what_the_explained_one_grants() -> None:
+    rng = random.Random(7)
+    stricter = ParameterVersion("rank_advance.min_places", 5, 2, date(2024, 12, 31), 25, "")
+    no_amount = ParameterTable(
+        [v for v in ParameterTable().versions() if v.name != "rank_advance_provincial.amount_yuan"]
+    )
+    for params in (ParameterTable(), ParameterTable().with_versions([stricter]), no_amount):
+        for _ in range(300):
+            years = rng.sample(range(2015, 2031), rng.randint(0, 12))
+            history = [RankFact(y, rng.choice((N, P)), rng.randint(1, 40)) for y in years]
+            explained = rank_advance("Z", history, params)
+            assert len(explained) == len(history)
+            assert rank_advance("Z", history, params, refusals=False) == [
+                o for o in explained if isinstance(o, AwardDecision)
+            ]
+
+
+def test_stale_zones_are_those_a_ranking_event_changes_or_that_have_no_history() -> None:
+    event = events_pb2.RankingPublished(
+        year=2022,
+        level=types_pb2.ZONE_LEVEL_NATIONAL,
+        ranks=[
+            events_pb2.RankingPublished.Entry(zone_code=z, rank=r) for z, r in (("SAME", 4), ("MOVED", 5), ("NEW", 6))
+        ],
+        dropped_zone_codes=["GONE"],
+    )
+    held = {
+        "SAME": [RankFact(2021, N, 9), RankFact(2022, N, 4)],
+        "MOVED": [RankFact(2022, N, 7)],
+        "NEW": [RankFact(2021, N, 2), RankFact(2022, P, 6)],  # 2022 provincial is another ranking
+        "GONE": [RankFact(2022, N, 1)],
+    }
+    assert stale_zones(event, held) == ["GONE", "MOVED", "NEW"]
+    assert stale_zones(event, {}) == ["GONE", "MOVED", "NEW", "SAME"]

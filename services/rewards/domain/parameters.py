@@ -10,15 +10,17 @@ Money is integer yuan and the talent-project rate a Decimal: never a float.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any, TypeVar
 
 POLICY_EFFECTIVE_FROM = date(2021, 4, 12)  # 连政发〔2021〕25号 issued and in force
 
-ParamValue = int | str | bool | Decimal
+ParamValue = int | str | bool | Decimal | date
+T = TypeVar("T")
 
 # An amount above this is a typo, and it keeps every sum far inside a signed 64-bit integer.
 MAX_AMOUNT_YUAN = 1_000_000_000_000
@@ -53,6 +55,17 @@ class ParameterVersion:
     clause: int
     description: str
     source: str = "policy"  # "policy": the platform's default; "admin": added through the API
+
+    def integer(self) -> int:
+        """The value of an amount or a count (their kinds only ever hold ints)."""
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise TypeError(f"{self.name} holds {self.value!r}, not an integer")
+        return self.value
+
+    def decimal(self) -> Decimal:
+        if not isinstance(self.value, Decimal):
+            raise TypeError(f"{self.name} holds {self.value!r}, not a decimal")
+        return self.value
 
 
 SPECS: dict[str, ParameterSpec] = {
@@ -134,7 +147,7 @@ def _default(name: str, value: ParamValue) -> ParameterVersion:
 # Version 1 of every parameter the text (or our reading of its open points) settles. talent_project.rate has
 # none: the policy names no proportion, so that rule grants nothing until an admin adds a version.
 DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
-    _default("policy.effective_from", POLICY_EFFECTIVE_FROM.isoformat()),
+    _default("policy.effective_from", POLICY_EFFECTIVE_FROM),
     _default("new_provincial_zone.amount_yuan", 1_000_000),
     _default("rank_advance.min_places", 3),
     _default("rank_advance.without_history", "no_award"),
@@ -152,7 +165,7 @@ def render_value(value: ParamValue) -> str:
     """The canonical text of a value: what awards record and the API shows ("true", "1000000", "0.05")."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def parse_value(name: str, text: str) -> ParamValue:
@@ -177,7 +190,7 @@ def parse_value(name: str, text: str) -> ParamValue:
         return rate.normalize() if rate != 0 else Decimal(0)
     if spec.kind is Kind.DATE:
         try:
-            return date.fromisoformat(text).isoformat()
+            return date.fromisoformat(text)
         except ValueError:
             raise ValueError("must be a date YYYY-MM-DD") from None
     if spec.kind is Kind.FLAG:
@@ -213,6 +226,7 @@ class ParameterTable:
             history.sort(key=lambda v: (v.effective_from, v.version))
         # Rules ask for the same (name, date) many times over a ranking history; versions are few.
         self._cache: dict[tuple[str, date], ParameterVersion | None] = {}
+        self._memo: dict[Hashable, Any] = {}
 
     def in_force(self, name: str, on: date) -> ParameterVersion | None:
         key = (name, on)
@@ -229,6 +243,14 @@ class ParameterTable:
             self._cache.clear()
         self._cache[key] = current
         return current
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """A value rules derive from this table, made once: a table never changes once built."""
+        try:
+            value: T = self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+        return value
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
@@ -254,4 +276,4 @@ class ParameterTable:
         """
         pins: Mapping[str, ParameterVersion] = {v.name: v for v in used}
         kept = [v for v in self.versions() if v.name not in pins]
-        return ParameterTable([*kept, *(replace(v) for v in pins.values())])
+        return ParameterTable([*kept, *pins.values()])

@@ -59,8 +59,9 @@ class Plan:
         return bool(self.revocations or self.grants)
 
 
-# The rule over one beneficiary's current facts, under a given parameter table.
-Evaluate = Callable[[ParameterTable], Sequence[Outcome]]
+# The rule over one beneficiary's current facts, under a parameter table; the flag asks for the refusals too
+# (False: the awards alone will do).
+Evaluate = Callable[[ParameterTable, bool], Sequence[Outcome]]
 
 
 def basis_change(old: Mapping[str, str], new: Mapping[str, str]) -> str:
@@ -83,16 +84,15 @@ def plan(
     """The revocations and grants that bring one beneficiary's awards of one rule in line with its facts.
 
     `trigger` names the change that made us look ("ranking 2023 national republished"); every revocation
-    reason starts with it. `outcomes` may pass `evaluate(params)` when the caller already has it.
+    reason starts with it. `outcomes` may pass `evaluate(params, False)` when the caller already has it.
+    Refusals are asked for only when an award is revoked, to quote why.
     """
-    current = list(evaluate(params) if outcomes is None else outcomes)
+    current = list(evaluate(params, False) if outcomes is None else outcomes)
     desired: dict[str, AwardDecision] = {}
-    refused: dict[str, NoAward] = {}
     for outcome in current:
         if isinstance(outcome, AwardDecision):
             desired.setdefault(outcome.basis_key, outcome)
-        elif outcome.basis_key:
-            refused.setdefault(outcome.basis_key, outcome)
+    refused: dict[str, NoAward] | None = None
     result = Plan()
     held: set[str] = set()
     for award in granted:
@@ -107,6 +107,11 @@ def plan(
             continue
         if _still_justified(award, evaluate, params):
             continue
+        if refused is None:
+            refused = {}
+            for outcome in evaluate(params, True):
+                if isinstance(outcome, NoAward) and outcome.basis_key:
+                    refused.setdefault(outcome.basis_key, outcome)
         why = refused[award.basis_key].reason if award.basis_key in refused else _gone(award)
         result.revocations.append(Revocation(award, f"{trigger}: {why}"))
     result.grants += [d for key, d in desired.items() if key not in held]
@@ -116,7 +121,7 @@ def plan(
 def _still_justified(award: GrantedAward, evaluate: Evaluate, params: ParameterTable) -> bool:
     if not award.parameters:
         return False
-    for outcome in evaluate(params.pinned(award.parameters)):
+    for outcome in evaluate(params.pinned(award.parameters), False):
         if isinstance(outcome, AwardDecision) and outcome.basis_key == award.basis_key:
             return dict(outcome.basis) == dict(award.basis)
     return False

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from services.common.convert import ZoneLevel
 from services.rewards.domain.parameters import ParameterTable, ParameterVersion, render_value
@@ -34,15 +35,16 @@ ZONE_NAMES = {ZoneLevel.NATIONAL: "国家高新区", ZoneLevel.PROVINCIAL: "省�
 
 # ------------------------------------------------------------------------------------------------- facts
 
+# Facts and outcomes are NamedTuples: immutable like frozen dataclasses, and three times cheaper to build, which
+# matters when a full reconciliation decides every year of every zone (bench/rewards_recompute.py).
 
-@dataclass(frozen=True, slots=True)
-class RecognitionFact:
+
+class RecognitionFact(NamedTuple):
     recognized_on: date
     level: ZoneLevel
 
 
-@dataclass(frozen=True, slots=True)
-class RankFact:
+class RankFact(NamedTuple):
     """One official rank of a zone: its place in the `level` ranking of `year`."""
 
     year: int
@@ -50,15 +52,13 @@ class RankFact:
     rank: int
 
 
-@dataclass(frozen=True, slots=True)
-class DesignationFact:
+class DesignationFact(NamedTuple):
     programme: str  # one of PROGRAMMES
     level: ZoneLevel
     listed_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class TalentProjectFact:
+class TalentProjectFact(NamedTuple):
     project_code: str
     name: str
     zone_code: str
@@ -80,8 +80,7 @@ class FactSet:
 # ---------------------------------------------------------------------------------------------- outcomes
 
 
-@dataclass(frozen=True, slots=True)
-class AwardDecision:
+class AwardDecision(NamedTuple):
     """An award a rule grants: who, how much, why (basis, clause, parameter versions)."""
 
     rule: str
@@ -97,8 +96,7 @@ class AwardDecision:
     explanation: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class NoAward:
+class NoAward(NamedTuple):
     """A rule that looked at the facts and granted nothing, and why.
 
     `basis_key` names the award this fact would have made, so that a revocation can quote why it no longer
@@ -125,7 +123,7 @@ def _policy_start(params: ParameterTable, on: date) -> ParameterVersion | None:
 
 
 def _before_policy(effective: ParameterVersion | None, on: date) -> bool:
-    return effective is None or on.isoformat() < str(effective.value)  # ISO dates sort as text
+    return effective is None or not isinstance(effective.value, date) or on < effective.value
 
 
 # ----------------------------------------------------------------------------------- new provincial zone
@@ -161,19 +159,77 @@ def new_provincial_zone(zone_code: str, history: Sequence[RecognitionFact], para
         beneficiary_code=zone_code,
         basis_key=key,
         year=on.year,
-        amount_yuan=int(amount.value),
+        amount_yuan=amount.integer(),
         basis={"zone_code": zone_code, "level": first.level.value, "recognized_on": on.isoformat()},
         clause=CLAUSE_REWARDS,
         parameters=used,
         earmark=str(earmark.value) if earmark else "",
         explanation=(
             f"Zone {zone_code} was first recognised as a provincial-level zone on {on.isoformat()}, on or after "
-            f"the policy took effect ({effective.value}): 新认定的省级高新区, {_yuan(int(amount.value))}."
+            f"the policy took effect ({effective.value}): 新认定的省级高新区, {_yuan(amount.integer())}."
         ),
     )
 
 
 # ------------------------------------------------------------------------------------------- rank advance
+
+
+class _RankTerms(NamedTuple):
+    """The parameter versions a ranking of one year and level is judged by (its 31 December picks them)."""
+
+    on: date
+    effective: ParameterVersion | None
+    before_policy: bool
+    without: ParameterVersion | None
+    minimum: ParameterVersion | None
+    min_places: int
+    amount: ParameterVersion | None
+    earmark: ParameterVersion | None
+
+
+def _terms_by_ranking(params: ParameterTable) -> dict[tuple[int, ZoneLevel], _RankTerms]:
+    # Every zone of a ranking is judged by the same versions: look them up once per table and ranking.
+    return params.memo("rank_advance.terms", dict)
+
+
+def _rank_terms(params: ParameterTable, year: int, level: ZoneLevel) -> _RankTerms:
+    known = _terms_by_ranking(params)
+    terms = known.get((year, level))
+    if terms is None:
+        on = date(year, 12, 31)
+        effective = _policy_start(params, on)
+        minimum = params.in_force("rank_advance.min_places", on)
+        terms = known[(year, level)] = _RankTerms(
+            on=on,
+            effective=effective,
+            before_policy=_before_policy(effective, on),
+            without=params.in_force("rank_advance.without_history", on),
+            minimum=minimum,
+            min_places=minimum.integer() if minimum else 0,
+            amount=params.in_force(f"rank_advance_{level.value}.amount_yuan", on),
+            earmark=params.in_force("zone_reward.earmark", on),
+        )
+    return terms
+
+
+# The possible verdicts of the rank-advance rule on one rank, decided before any outcome is built.
+GRANT, BEFORE_POLICY, NO_HISTORY, NO_MINIMUM, TOO_FEW_PLACES, NO_AMOUNT = range(6)
+
+
+def rank_advance_verdict(fact: RankFact, best: tuple[int, int] | None, terms: _RankTerms) -> int:
+    """The rule's conditions, in order; GRANT or the first that fails. No allocation: a full reconciliation
+    decides every year of every zone, and most ranks earn nothing."""
+    if terms.effective is None or terms.before_policy:
+        return BEFORE_POLICY
+    if best is None:
+        return NO_HISTORY
+    if terms.minimum is None:
+        return NO_MINIMUM
+    if best[0] - fact.rank < terms.min_places:
+        return TOO_FEW_PLACES
+    if terms.amount is None:
+        return NO_AMOUNT
+    return GRANT
 
 
 def rank_advance_in_year(
@@ -185,43 +241,47 @@ def rank_advance_in_year(
     reached), or None when the zone has no earlier official rank at that level. The advance is
     best − rank; "3 位以上" includes 3. The ranking counts by 31 December of its year.
     """
+    terms = _rank_terms(params, fact.year, fact.level)
+    return _rank_outcome(rank_advance_verdict(fact, best, terms), zone_code, fact, best, terms)
+
+
+def _rank_outcome(
+    verdict: int, zone_code: str, fact: RankFact, best: tuple[int, int] | None, terms: _RankTerms
+) -> Outcome:
+    """The award, or the refusal with its reason and the versions that decided it."""
     rule = "rank_advance"
-    year, level, rank = fact.year, fact.level, fact.rank
-    key = f"{year}:{level.value}"
-    on = date(year, 12, 31)
-    effective = _policy_start(params, on)
-    if effective is None or _before_policy(effective, on):
-        reason = f"the {year} ranking counts on {on.isoformat()}, before the policy took effect: history only"
+    year, level, rank = fact
+    key = f"{year}:{level}"  # a StrEnum formats as its value
+    effective, minimum = terms.effective, terms.minimum
+    if verdict == BEFORE_POLICY or effective is None:
+        reason = f"the {year} ranking counts on {terms.on.isoformat()}, before the policy took effect: history only"
         return NoAward(rule, reason, (effective,) if effective else (), "zone", zone_code, key)
-    if best is None:
-        without = params.in_force("rank_advance.without_history", on)
-        used = (effective, without) if without else (effective,)
+    if verdict == NO_HISTORY or best is None:
+        used = (effective, terms.without) if terms.without else (effective,)
         reason = f"no official {level.value} rank before {year}: no historical best to advance from"
         return NoAward(rule, reason, used, "zone", zone_code, key)
-    minimum = params.in_force("rank_advance.min_places", on)
-    if minimum is None:
-        reason = f"no rank_advance.min_places in force on {on.isoformat()}"
+    if verdict == NO_MINIMUM or minimum is None:
+        reason = f"no rank_advance.min_places in force on {terms.on.isoformat()}"
         return NoAward(rule, reason, (effective,), "zone", zone_code, key)
     best_rank, best_year = best
     advance = best_rank - rank
-    if advance < int(minimum.value):
+    if verdict == TOO_FEW_PLACES:
         reason = (
             f"rank {rank} in {year} against a historical best of {best_rank} ({best_year}): an advance of "
-            f"{advance}, fewer than {minimum.value} places"
+            f"{advance}, fewer than {terms.min_places} places"
         )
         return NoAward(rule, reason, (effective, minimum), "zone", zone_code, key)
-    amount = params.in_force(f"rank_advance_{level.value}.amount_yuan", on)
-    if amount is None:
-        reason = f"no {level.value} rank-advance amount in force on {on.isoformat()}"
+    amount, earmark = terms.amount, terms.earmark
+    if verdict == NO_AMOUNT or amount is None:
+        reason = f"no {level.value} rank-advance amount in force on {terms.on.isoformat()}"
         return NoAward(rule, reason, (effective, minimum), "zone", zone_code, key)
-    earmark = params.in_force("zone_reward.earmark", on)
     return AwardDecision(
         rule=rule,
         beneficiary_kind="zone",
         beneficiary_code=zone_code,
         basis_key=key,
         year=year,
-        amount_yuan=int(amount.value),
+        amount_yuan=amount.integer(),
         basis={
             "zone_code": zone_code,
             "year": str(year),
@@ -235,31 +295,36 @@ def rank_advance_in_year(
         earmark=str(earmark.value) if earmark else "",
         explanation=(
             f"Zone {zone_code} ranked {rank} in the {year} {level.value} ranking, {advance} places better than "
-            f"its historical best of {best_rank} ({best_year}); 前进 {minimum.value} 位以上 includes "
-            f"{minimum.value}: {ZONE_NAMES[level]} {_yuan(int(amount.value))}, 用于园区服务能力建设支出."
+            f"its historical best of {best_rank} ({best_year}); 前进 {terms.min_places} 位以上 includes "
+            f"{terms.min_places}: {ZONE_NAMES[level]} {_yuan(amount.integer())}, 用于园区服务能力建设支出."
         ),
     )
 
 
-def rank_advance(zone_code: str, history: Iterable[RankFact], params: ParameterTable) -> list[Outcome]:
+def rank_advance(
+    zone_code: str, history: Iterable[RankFact], params: ParameterTable, refusals: bool = True
+) -> list[Outcome]:
     """One outcome per official rank of the zone, each judged against the best rank before its year.
 
     Historical best is the best (smallest) official rank in the years before, at the same level: a zone newly
-    national has no national history, whatever its provincial ranks were.
+    national has no national history, whatever its provincial ranks were. A zone has one rank per year and
+    level, so in year order each rank can join its level's best as soon as it has been judged.
+
+    `refusals=False` returns the awards only: the same verdicts, without writing out why each other rank
+    earns nothing (what a full reconciliation needs; the reasons are written when asked for).
     """
     outcomes: list[Outcome] = []
     best: dict[ZoneLevel, tuple[int, int]] = {}
-    pending: list[tuple[ZoneLevel, int, int]] = []
-    year = None
-    for fact in sorted(history, key=lambda f: (f.year, f.level)):
-        if fact.year != year:
-            # A rank counts as history only from the next year on.
-            for level, rank, at in pending:
-                if level not in best or rank < best[level][0]:
-                    best[level] = (rank, at)
-            pending, year = [], fact.year
-        outcomes.append(rank_advance_in_year(zone_code, fact, best.get(fact.level), params))
-        pending.append((fact.level, fact.rank, fact.year))
+    known = _terms_by_ranking(params)
+    for fact in sorted(history):  # facts are (year, level, rank) tuples: year order, cheaply
+        year, level, rank = fact
+        prior = best.get(level)
+        judged_by = known.get((year, level)) or _rank_terms(params, year, level)
+        verdict = rank_advance_verdict(fact, prior, judged_by)
+        if verdict == GRANT or refusals:
+            outcomes.append(_rank_outcome(verdict, zone_code, fact, prior, judged_by))
+        if prior is None or rank < prior[0]:
+            best[level] = (rank, year)
     return outcomes
 
 
@@ -315,7 +380,7 @@ def pilot_county(county_code: str, designations: Iterable[DesignationFact], para
                 beneficiary_code=county_code,
                 basis_key=key,
                 year=on.year,
-                amount_yuan=int(amount.value),
+                amount_yuan=amount.integer(),
                 basis={
                     "county_code": county_code,
                     "programme": d.programme,
@@ -327,7 +392,7 @@ def pilot_county(county_code: str, designations: Iterable[DesignationFact], para
                 explanation=(
                     f"County {county_code} was listed in the {d.level.value} {d.programme} programme "
                     f"(列入{LEVEL_NAMES[d.level]}{PROGRAMME_NAMES.get(d.programme, d.programme)}) on "
-                    f"{on.isoformat()}: {_yuan(int(amount.value))}."
+                    f"{on.isoformat()}: {_yuan(amount.integer())}."
                 ),
             )
         )
@@ -375,7 +440,7 @@ def talent_project(
         )
         return NoAward(rule, reason, used, "project", code, key)
     used += (rate,)
-    exact = Decimal(project.investment_yuan) * Decimal(rate.value)  # type: ignore[arg-type]
+    exact = Decimal(project.investment_yuan) * rate.decimal()
     amount = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if amount <= 0:
         reason = f"{_yuan(project.investment_yuan)} × {render_value(rate.value)} rounds to ¥0"
@@ -421,23 +486,26 @@ class Rule:
     parameters: tuple[str, ...]  # every parameter the rule reads
     required: tuple[str, ...]  # those without which it grants nothing at all
     triggers: tuple[str, ...]
-    evaluate: Callable[[str, FactSet, ParameterTable], list[Outcome]]
+    # (beneficiary, facts, parameters, refusals): refusals=False may leave out the outcomes that grant nothing.
+    evaluate: Callable[[str, FactSet, ParameterTable, bool], list[Outcome]]
     named_in: Callable[[FactSet], Iterable[str]]  # the beneficiaries the facts name for this rule
 
 
-def _eval_new_provincial_zone(code: str, facts: FactSet, params: ParameterTable) -> list[Outcome]:
+def _eval_new_provincial_zone(
+    code: str, facts: FactSet, params: ParameterTable, refusals: bool = True
+) -> list[Outcome]:
     return [new_provincial_zone(code, facts.recognitions.get(code, ()), params)]
 
 
-def _eval_rank_advance(code: str, facts: FactSet, params: ParameterTable) -> list[Outcome]:
-    return rank_advance(code, facts.ranks.get(code, ()), params)
+def _eval_rank_advance(code: str, facts: FactSet, params: ParameterTable, refusals: bool = True) -> list[Outcome]:
+    return rank_advance(code, facts.ranks.get(code, ()), params, refusals)
 
 
-def _eval_pilot_county(code: str, facts: FactSet, params: ParameterTable) -> list[Outcome]:
+def _eval_pilot_county(code: str, facts: FactSet, params: ParameterTable, refusals: bool = True) -> list[Outcome]:
     return pilot_county(code, facts.designations.get(code, ()), params)
 
 
-def _eval_talent_project(code: str, facts: FactSet, params: ParameterTable) -> list[Outcome]:
+def _eval_talent_project(code: str, facts: FactSet, params: ParameterTable, refusals: bool = True) -> list[Outcome]:
     project = facts.projects.get(code)
     if project is None:
         return []
@@ -550,4 +618,6 @@ def beneficiaries(rule: Rule, facts: FactSet) -> list[str]:
 
 def evaluate_all(facts: FactSet, params: ParameterTable) -> list[Outcome]:
     """Every outcome of every rule over a set of facts: what the simulation returns and the ledger holds."""
-    return [o for rule in RULES for code in beneficiaries(rule, facts) for o in rule.evaluate(code, facts, params)]
+    return [
+        o for rule in RULES for code in beneficiaries(rule, facts) for o in rule.evaluate(code, facts, params, True)
+    ]
