@@ -88,6 +88,11 @@ class Subscription:
     # Redelivery back-off after a failure (seconds); the last value repeats until max_deliver.
     backoff: list[float] = field(default_factory=lambda: [0.5, 1, 2, 5, 10, 30, 60])
     batch: int = 64
+    # Messages delivered and not yet acknowledged, across every replica pulling from the durable consumer.
+    # 1 applies its events one at a time in stream order, whatever the number of replicas (JetStream holds
+    # the next until the current is acknowledged), for handlers whose prepare step reads state that a
+    # concurrent handler could overwrite with an older read.
+    max_ack_pending: int = 1000
 
 
 class EventConsumer:
@@ -148,7 +153,7 @@ class EventConsumer:
             ack_wait=30.0,
             max_deliver=self.sub.max_deliver,
             backoff=self.sub.backoff,
-            max_ack_pending=1000,
+            max_ack_pending=self.sub.max_ack_pending,
         )
 
     async def run(self) -> None:

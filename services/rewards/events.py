@@ -111,7 +111,8 @@ def stale_zones(event: events_pb2.RankingPublished, held: Mapping[str, Sequence[
 def on_ranking_published(source: RankHistorySource, engine: Engine) -> Subscription:
     """rank_advance for the ranking's zones and the zones it dropped, every year of theirs.
 
-    Rank histories come from the indicators service, which owns them, read before the transaction for the
+    Events are applied one at a time in stream order across every replica (max_ack_pending 1). Rank histories
+    come from the indicators service, which owns them, read before the transaction for the
     zones the event changes (`stale_zones`): a correction of one year changes the historical best of every
     later year, and a late redelivery of an older version of the ranking still reads today's ranks. They are
     stored as the truth for those zones; then every zone of the ranking is reconciled.
@@ -129,6 +130,7 @@ def on_ranking_published(source: RankHistorySource, engine: Engine) -> Subscript
 
     def handle(conn: Connection, subject: str, payload: bytes, histories: RankHistories) -> None:
         event = events_pb2.RankingPublished.FromString(payload)
+        store.lock_rule(conn, "rank_advance")  # before the facts change, not only before deciding on them
         store.replace_rank_histories(conn, histories.by_zone)
         level = level_from_pb(event.level)
         verb = "republished" if event.replaced else "published"
@@ -142,4 +144,7 @@ def on_ranking_published(source: RankHistorySource, engine: Engine) -> Subscript
         stream=STREAM,
         subject=RANKING_PUBLISHED,
         handler=Prepared(prepare, handle),
+        # One event at a time across every replica: a history read before a later change must not be written
+        # after a read made since. Rankings come a few times a year; order costs nothing here.
+        max_ack_pending=1,
     )

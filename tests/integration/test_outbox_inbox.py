@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from datetime import date
@@ -253,4 +254,46 @@ def test_idle_consumer_applies_a_lone_event_without_waiting_for_a_batch(
     delays = asyncio.run(scenario())
     # A lingering pull for a batch would hold each lone event until the fetch timeout (1 s) expired.
     assert max(delays) < 0.25, delays
+    engine.dispose()
+
+
+def test_max_ack_pending_one_applies_events_one_at_a_time_in_order_across_consumers(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    metadata, inbox, seen = _consumer_tables()
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    spans: list[tuple[str, float, float]] = []
+
+    async def prepare(subject: str, payload: bytes) -> float:
+        started = time.monotonic()
+        await asyncio.sleep(0.03)  # a read from another service, during which a second replica could start
+        return started
+
+    def handle(conn: Connection, subject: str, payload: bytes, started: float) -> None:
+        event_id = events_pb2.EventEnvelope.FromString(payload).meta.event_id
+        conn.execute(seen.insert().values(event_id=event_id, context=""))
+        spans.append((event_id, started, time.monotonic()))
+
+    def subscription() -> Subscription:
+        return Subscription(
+            "test-serial", "GAOXIN_INDICATORS", ZONE_RECOGNIZED, Prepared(prepare, handle), max_ack_pending=1
+        )
+
+    async def scenario() -> None:
+        bus = Bus(nats_server.url, "test")
+        await bus.connect()
+        replicas = [EventConsumer(engine, inbox, bus, subscription()) for _ in range(2)]
+        tasks = [asyncio.create_task(r.run()) for r in replicas]
+        for i in range(8):
+            await bus.js.publish(ZONE_RECOGNIZED, _event(f"serial-{i}"))
+        await until(lambda: len(spans) == 8)
+        for replica, task in zip(replicas, tasks, strict=True):
+            replica.stop()
+            task.cancel()
+        await bus.close()
+
+    asyncio.run(scenario())
+    assert [event_id for event_id, _, _ in spans] == [f"serial-{i}" for i in range(8)]
+    assert all(earlier[2] <= later[1] for earlier, later in itertools.pairwise(spans))  # never two in flight
     engine.dispose()

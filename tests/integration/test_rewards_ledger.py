@@ -408,6 +408,8 @@ def test_subscriptions_are_durable_on_the_indicators_stream(tmp_path: Path) -> N
         on_county_designated(),
         on_ranking_published(NoSource(), engine),
     ]
+    assert [s.max_ack_pending for s in subs] == [1000, 1000, 1]  # rankings: one at a time, in order
+    assert EventConsumer(engine, store.inbox, Bus("nats://127.0.0.1:1", "x"), subs[2])._config().max_ack_pending == 1
     assert [(s.durable, s.stream, s.subject) for s in subs] == [
         ("rewards-zone-recognized", "GAOXIN_INDICATORS", ZONE_RECOGNIZED),
         ("rewards-county-designated", "GAOXIN_INDICATORS", COUNTY_DESIGNATED),
