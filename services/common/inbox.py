@@ -178,9 +178,12 @@ class EventConsumer:
         checked_at = 0.0
         while self._running:
             # No polling delay: nats-py sends this pull as no_wait with expires, which nats-server answers as soon
-            # as one message is there (not once the batch is full), so a lone event is handed over at once.
+            # as the messages that can be delivered are there, not once the batch is full, so a lone event is
+            # handed over at once. Hence never more than may be in flight: a pull for more than max_ack_pending
+            # stays open until it expires, holding each event for the whole fetch timeout (tests guard both).
+            batch = min(self.sub.batch, self.sub.max_ack_pending)
             try:
-                msgs = await psub.fetch(batch=self.sub.batch, timeout=1.0)
+                msgs = await psub.fetch(batch=batch, timeout=1.0)
             except (TimeoutError, NatsTimeoutError):
                 msgs = []
             for msg in msgs:

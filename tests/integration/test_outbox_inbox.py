@@ -285,9 +285,13 @@ def test_max_ack_pending_one_applies_events_one_at_a_time_in_order_across_consum
         await bus.connect()
         replicas = [EventConsumer(engine, inbox, bus, subscription()) for _ in range(2)]
         tasks = [asyncio.create_task(r.run()) for r in replicas]
+        await asyncio.sleep(0.3)  # both replicas idle in a pull
+        started = time.monotonic()
         for i in range(8):
             await bus.js.publish(ZONE_RECOGNIZED, _event(f"serial-{i}"))
         await until(lambda: len(spans) == 8)
+        # Promptly too: a pull for more than may be in flight would hold each event for the fetch timeout (1 s).
+        assert time.monotonic() - started < 1.5
         for replica, task in zip(replicas, tasks, strict=True):
             replica.stop()
             task.cancel()
