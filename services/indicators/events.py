@@ -58,14 +58,14 @@ def stage_county_designated(conn: Connection, county_code: str, designation: Des
 
 def stage_values_accepted(conn: Connection, batch_id: str, accepted: int, plan: Plan, source: str) -> str:
     """One event for the whole batch, naming what it touched, so a consumer can re-read just those zones."""
-    changed = [*plan.new, *(row for row, _ in plan.revised)]
+    changed = [row.key for row in plan.new] + [row.key for row, _ in plan.revised]
     event = events_pb2.IndicatorValuesAccepted(
         meta=new_event_meta(PRODUCER),
         batch_id=batch_id,
         accepted=accepted,
         revised=len(plan.revised),
-        zone_codes=sorted({row.zone_code for row in changed}),
-        years=sorted({row.year for row in changed}),
+        zone_codes=sorted({zone_code for zone_code, _, _ in changed}),
+        years=sorted({year for _, _, year in changed}),
         source=source,
     )
     return add_event(conn, outbox, INDICATOR_VALUES_ACCEPTED, event)

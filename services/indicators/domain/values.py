@@ -43,14 +43,6 @@ class ValueRow(NamedTuple):
     value: str  # canonical decimal text
     source: str
 
-    @property
-    def zone_code(self) -> str:
-        return self.key[0]
-
-    @property
-    def year(self) -> int:
-        return self.key[2]
-
 
 @dataclass
 class ParsedBatch:
