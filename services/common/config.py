@@ -12,6 +12,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Development only: production refuses to start with it (see _refuse_defaults_in_production).
+DEVELOPMENT_PSEUDONYM_KEY = "development-only-talent-pseudonym-key-do-not-use"
+MIN_PSEUDONYM_KEY_LENGTH = 32
+
 ServiceName = Literal["indicators", "rewards", "talent", "gateway"]
 DOMAIN_SERVICES: tuple[ServiceName, ...] = ("indicators", "rewards", "talent")
 ALL_SERVICES: tuple[ServiceName, ...] = (*DOMAIN_SERVICES, "gateway")
@@ -51,6 +55,9 @@ class Settings(BaseSettings):
     demo_data: bool = False
     grpc_deadline_seconds: float = 5.0
     outbox_poll_seconds: float = 1.0
+    # Key of the HMAC that turns applicant identifiers into pseudonyms. Changing it unlinks every later decision
+    # from the earlier ones about the same person.
+    talent_pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:
@@ -64,6 +71,12 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "production needs explicit GAOXIN_<SERVICE>_DATABASE_URL for "
                     f"{missing or 'every service'} and GAOXIN_NATS_URL"
+                )
+            key = self.talent_pseudonym_key.get_secret_value()
+            if key == DEVELOPMENT_PSEUDONYM_KEY or len(key) < MIN_PSEUDONYM_KEY_LENGTH:
+                raise ValueError(
+                    f"production needs its own GAOXIN_TALENT_PSEUDONYM_KEY of at least {MIN_PSEUDONYM_KEY_LENGTH} "
+                    "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
                 )
         return self
 
