@@ -41,7 +41,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 bench: $(STAMP) ## performance figures as JSON, each beside its baseline from the same run
-	$(BIN)/python -m bench
+	@$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

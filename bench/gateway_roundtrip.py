@@ -1,0 +1,117 @@
+"""GET /v1/zones/{code} through the real platform, beside a bare FastAPI → grpc.aio echo of the same shape.
+
+Subject: load generator → gateway (uvicorn, FastAPI, middleware, API-key auth) → gRPC → indicators service
+→ SQLite, with nats-server and the other services running as in `gaoxin up`.
+Baseline: load generator → bench.echo http (uvicorn, FastAPI, one route) → gRPC → bench.echo grpc (identity
+echo). Both servers are two processes with one uvicorn worker in front, measured one after the other with the
+same load, so the ratio is what the platform's read path costs over the bare frameworks on this machine.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from bench import procs
+from bench.load import Load, Measured, measure
+from bench.report import machine, note
+from bench.stats import ratios
+from services.common.config import DOMAIN_SERVICES
+from services.platform import Platform, free_port, isolated_settings
+
+NAME = "gateway_roundtrip"
+DESCRIPTION = "GET /v1/zones/{code}: gateway → gRPC → indicators → SQLite, beside bare FastAPI → grpc.aio echo"
+
+COUNTY = ("320706", {"name": "海州区"})
+ZONE = ("BENCH-1", {"name": "基准区", "county_code": "320706"})
+
+
+def measure_baseline(work_dir: Path, load: Load) -> Measured:
+    work_dir.mkdir(parents=True)
+    grpc_port, http_port = free_port(), free_port()
+    logs = {"grpc": work_dir / "echo-grpc.log", "http": work_dir / "echo-http.log"}
+    try:
+        with ExitStack() as stack:
+            stack.enter_context(
+                procs.python_module("bench.echo", ["grpc", "--port", str(grpc_port)], grpc_port, logs["grpc"])
+            )
+            args = ["http", "--port", str(http_port), "--grpc-port", str(grpc_port)]
+            stack.enter_context(procs.python_module("bench.echo", args, http_port, logs["http"]))
+            note(f"baseline: bare FastAPI :{http_port} → grpc.aio echo :{grpc_port}; {_describe(load)}")
+            measured = measure(f"http://127.0.0.1:{http_port}/echo/{ZONE[0]}", load)
+            note(f"baseline: {_brief(measured)}")
+            return measured
+    except Exception:
+        _show_logs(logs.values())
+        raise
+
+
+def measure_subject(work_dir: Path, load: Load) -> Measured:
+    # Explicit None for everything that could point elsewhere, so no GAOXIN_* variable leaks in: only 127.0.0.1.
+    settings = isolated_settings(
+        work_dir,
+        environment="development",
+        host="127.0.0.1",
+        nats_url=None,
+        demo_data=False,
+        gateway_database_url=None,
+        **{f"{s}_database_url": None for s in DOMAIN_SERVICES},
+        **{f"{s}_addr": None for s in DOMAIN_SERVICES},
+    )
+    platform = Platform(settings)
+    try:
+        note("subject: starting the platform (nats-server, indicators, rewards, talent, gateway)")
+        platform.start()
+        headers = {"Authorization": f"Bearer {platform.admin_key}"}
+        with httpx.Client(base_url=platform.gateway_url, headers=headers, timeout=10, trust_env=False) as client:
+            for path, body in ((f"/v1/counties/{COUNTY[0]}", COUNTY[1]), (f"/v1/zones/{ZONE[0]}", ZONE[1])):
+                reply = client.put(path, json=body)
+                if reply.status_code not in (200, 201):
+                    raise RuntimeError(f"PUT {path} answered {reply.status_code}: {reply.text[:300]}")
+        note(f"subject: gateway {platform.gateway_url}; {_describe(load)}")
+        measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers)
+        note(f"subject: {_brief(measured)}")
+        return measured
+    except Exception:
+        _show_logs(sorted(platform.log_dir.glob("*.log")))
+        raise
+    finally:
+        note("subject: stopping the platform")
+        platform.stop()
+
+
+def run(load: Load) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp:
+        baseline = measure_baseline(Path(tmp) / "baseline", load)
+        subject = measure_subject(Path(tmp) / "platform", load)
+    return {
+        "benchmark": NAME,
+        "description": DESCRIPTION,
+        "concurrency": load.concurrency,
+        "requests": load.requests,
+        "warmup": load.warmup,
+        "subject": subject.as_dict(),
+        "baseline": baseline.as_dict(),
+        "ratio": ratios(subject.summary, baseline.summary),
+        "machine": machine(),
+    }
+
+
+def _describe(load: Load) -> str:
+    return f"{load.warmup} warm-up + {load.requests} measured requests, {load.concurrency} in flight"
+
+
+def _brief(measured: Measured) -> str:
+    s = measured.summary
+    return f"{s.rps:.0f} req/s, p50 {s.p50_ms:.1f} ms, p99 {s.p99_ms:.1f} ms"
+
+
+def _show_logs(paths: Iterable[Path]) -> None:
+    for path in paths:
+        text = procs.tail(path)
+        if text:
+            note(f"--- end of {path.name} ---\n{text}")
