@@ -23,7 +23,7 @@ from services.gateway.deps import KeyCache
 from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, key_hash, new_key
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.problems import Problem, ProblemResponse, problem_response
-from services.gateway.routes import awards, ops, zones
+from services.gateway.routes import awards, ops, talent, zones
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
-    for module in (zones, awards, ops):
+    for module in (zones, awards, talent, ops):
         app.include_router(module.router)
     return app
 

@@ -63,7 +63,9 @@ class Principal:
     scopes: frozenset[str]
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+def require(*scopes: Scope) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting keys that hold any one of `scopes`."""
+
     async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
@@ -80,15 +82,21 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
         key = await cache.lookup(credentials.credentials)
         if key is None:
             raise Problem(401, "unknown or revoked API key", "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
-        if scope.value not in key.scopes:
-            raise Problem(403, f"this API key lacks the `{scope.value}` scope", "forbidden")
+        if not any(scope.value in key.scopes for scope in scopes):
+            wanted = " or ".join(f"`{scope.value}`" for scope in scopes)
+            raise Problem(403, f"this API key lacks the {wanted} scope", "forbidden")
         request.state.key_id = key.key_id
         return Principal(key.key_id, key.scopes)
 
-    dependency.__name__ = f"require_{scope.name.lower()}"
+    dependency.__name__ = "require_" + "_or_".join(scope.name.lower() for scope in scopes)
     return dependency
 
 
 Backend = Annotated[Backends, Depends(backends)]
 Writer = Annotated[Principal, Depends(require(Scope.DATA_WRITE))]
 Reader = Annotated[Principal, Depends(require(Scope.READ))]
+# Talent decisions concern people (pseudonymised data is still personal information, PIPL art. 73): only keys
+# entitled to make checks may read them, not every `read` key handed to a portal for zone data.
+Checker = Annotated[Principal, Depends(require(Scope.TALENT_CHECK))]
+# The talent rules themselves are public policy: either scope.
+RuleReader = Annotated[Principal, Depends(require(Scope.READ, Scope.TALENT_CHECK))]
