@@ -47,12 +47,14 @@ class KeyCache:
         return found
 
 
-def backends(request: Request) -> Backends:
+# async, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on
+# every request for a dictionary lookup.
+async def backends(request: Request) -> Backends:
     b: Backends = request.app.state.backends
     return b
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     e: Engine = request.app.state.engine
     return e
 
