@@ -20,9 +20,10 @@ from gaoxin.talent.v1 import talent_pb2_grpc as pb_grpc
 from gaoxin.types.v1 import types_pb2
 from prometheus_client import Counter
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from services.common.convert import date_from_pb, date_to_pb, today_in_china
-from services.common.db import reading, transaction
+from services.common.db import GroupCommitWriter, reading
 from services.common.errors import FieldViolation, NotFound
 from services.common.logs import request_id_var
 from services.common.outbox import OutboxRelay
@@ -132,6 +133,8 @@ class TalentServicer(pb_grpc.TalentServiceServicer):
         self.directory = directory
         self.pseudonyms = pseudonyms
         self.lookup_deadline = lookup_deadline
+        # Every check writes a decision: committed in groups by one thread (see GroupCommitWriter for why).
+        self.writer = GroupCommitWriter(engine, "talent-writer")
 
     async def ListRules(self, request: pb.ListRulesRequest, context: Context) -> pb.ListRulesResponse:
         return pb.ListRulesResponse(
@@ -222,22 +225,21 @@ class TalentServicer(pb_grpc.TalentServiceServicer):
         subject = self.pseudonyms.subject(assessment.inputs["nationality"], applicant.name, applicant.passport_number)
         decision_id = str(uuid.uuid4())
 
-        def work() -> dict[str, Any]:
-            with transaction(self.engine) as conn:
-                values = store.add_decision(
-                    conn,
-                    decision_id,
-                    assessment,
-                    inputs=assessment.inputs | (extra_inputs or {}),
-                    subject=subject.pseudonym if subject else None,
-                    subject_basis=subject.basis if subject else None,
-                    requested_by=requested_by,
-                    request_id=request_id_var.get(),
-                )
-                stage_decision_recorded(conn, decision_id, assessment)
-                return values
+        def work(conn: Connection) -> dict[str, Any]:
+            values = store.add_decision(
+                conn,
+                decision_id,
+                assessment,
+                inputs=assessment.inputs | (extra_inputs or {}),
+                subject=subject.pseudonym if subject else None,
+                subject_basis=subject.basis if subject else None,
+                requested_by=requested_by,
+                request_id=request_id_var.get(),
+            )
+            stage_decision_recorded(conn, decision_id, assessment)
+            return values
 
-        values = await asyncio.to_thread(work)
+        values = await self.writer.write(work)
         self.relay.notify()
         TALENT_DECISIONS.labels(assessment.check, assessment.outcome.value).inc()
         log.info(

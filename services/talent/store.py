@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,13 +73,17 @@ def add_decision(
         "subject": subject,
         "subject_basis": subject_basis,
         "inputs": inputs,
-        "conditions": [asdict(c) for c in assessment.conditions],
-        "result": asdict(assessment.result),
+        "conditions": [
+            {"name": c.name, "met": c.met, "detail": c.detail, "clause": c.clause, "quote": c.quote}
+            for c in assessment.conditions
+        ],
+        "result": vars(assessment.result).copy(),
         "explanation": assessment.explanation,
         "requested_by": requested_by,
         "request_id": request_id,
     }
-    conn.execute(decisions.insert().values(**values))
+    # Parameters apart from the statement: the compiled INSERT is cached, not rebuilt from literal values.
+    conn.execute(decisions.insert(), values)
     return values
 
 

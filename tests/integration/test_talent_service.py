@@ -84,7 +84,10 @@ def serve(
         finally:
             await server.stop(None)
 
-    return asyncio.run(run()), engine
+    try:
+        return asyncio.run(run()), engine
+    finally:
+        servicer.writer.close()
 
 
 def stored(engine: Engine) -> tuple[list[Any], list[Any]]:
