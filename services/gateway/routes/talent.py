@@ -84,7 +84,8 @@ def decision_json(decision: pb.Decision) -> dict[str, Any]:
     return body | {
         "rule_set_version": decision.rule_set_version,
         "decided_on": _iso(decision.decided_on),
-        "decided_at": decision.decided_at.ToDatetime(UTC).isoformat(),
+        # The "Z" form, as the other timestamps of the API come out of FastAPI's serialiser.
+        "decided_at": decision.decided_at.ToDatetime(UTC).isoformat().replace("+00:00", "Z"),
         "subject": decision.subject or None,
         "subject_basis": decision.subject_basis or None,
         "inputs": dict(decision.inputs),

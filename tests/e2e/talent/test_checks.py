@@ -10,11 +10,18 @@ import httpx
 import nats
 import pytest
 from gaoxin.events.v1 import events_pb2
+from pydantic import TypeAdapter
 from sqlalchemy import create_engine
 
 from services.common.db import transaction
 from services.gateway import store as gateway_store
 from services.gateway.domain.keys import key_hash, new_key
+from services.gateway.schemas import (
+    RdInstitutionRepresentativeDecision,
+    RVisaDecision,
+    TalentDecision,
+    WorkPermitAgeDecision,
+)
 from services.platform import Platform
 from tests.e2e.conftest import eventually
 from tests.e2e.talent.conftest import (
@@ -195,6 +202,25 @@ def test_get_decision_returns_what_the_check_answered(talent_api: httpx.Client) 
     assert again.json() == answer.json()
     assert again.json()["inputs"]["letter_number_ref"].startswith("ref_")
     assert again.json()["requested_by"].startswith("boot-")
+
+
+def test_answers_match_the_documented_models(talent_api: httpx.Client) -> None:
+    answers = [
+        (WorkPermitAgeDecision, talent_api.post(WORK_PERMIT, json=work_permit(approval_authority_level="none"))),
+        (RVisaDecision, talent_api.post(R_VISA, json=r_visa("city", name="Jo Doe"))),
+        (RVisaDecision, talent_api.post(R_VISA, json=r_visa())),
+        (
+            RdInstitutionRepresentativeDecision,
+            talent_api.post(RD_INSTITUTION, json={"nationality": "KR", "permanent_residence_card": False}),
+        ),
+    ]
+
+    for model, reply in answers:
+        assert reply.status_code == 200
+        documented = model.model_validate(reply.json())
+        assert documented.model_dump(mode="json") == reply.json()
+        read_back = talent_api.get(reply.headers["content-location"]).json()
+        assert TypeAdapter(TalentDecision).validate_python(read_back) == documented
 
 
 def test_get_decision_unknown_is_404(talent_api: httpx.Client) -> None:
