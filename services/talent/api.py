@@ -1,6 +1,7 @@
 """gRPC servicer of the talent service: validate, ask the enterprise register if needed, decide, record.
 
-A decision and its `decision_recorded` event are committed in one transaction (the outbox), in a worker thread.
+A decision and its `decision_recorded` event are committed in one transaction (the outbox), by the service's
+group-commit writer thread.
 Personal values (name, passport number, birth date) live only in the request being served: they become a
 pseudonym and an age, and are never logged.
 """
@@ -27,7 +28,7 @@ from services.common.db import GroupCommitWriter, reading
 from services.common.errors import FieldViolation, NotFound
 from services.common.logs import request_id_var
 from services.common.outbox import OutboxRelay
-from services.common.policy.clauses import chinese_numeral, clause
+from services.common.policy.clauses import clause
 from services.talent import store
 from services.talent.directory import EnterpriseDirectory
 from services.talent.domain.checks import (
@@ -65,9 +66,8 @@ LOOKUP_SHARE_OF_DEADLINE = 0.8
 
 
 def clause_ref(number: int, *, with_text: bool) -> types_pb2.ClauseRef:
-    return types_pb2.ClauseRef(
-        number=number, label=f"（{chinese_numeral(number)}）", text=clause(number).text if with_text else ""
-    )
+    cited = clause(number)
+    return types_pb2.ClauseRef(number=number, label=cited.label, text=cited.text if with_text else "")
 
 
 def _date(value: types_pb2.Date, location: tuple[str, ...], violations: list[FieldViolation]) -> date | None:
