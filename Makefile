@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck proto proto-check unit integration bench migrate clean
+.PHONY: install run test lint typecheck proto proto-check unit integration bench migrate image clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -42,6 +42,14 @@ unit: $(STAMP)
 
 bench: $(STAMP) ## performance figures as JSON, each beside its baseline from the same run
 	@$(BIN)/python -m bench
+
+# The container image every Kubernetes workload runs (deploy/k8s); needs a Docker engine (or `DOCKER=podman`).
+IMAGE   ?= gaoxin-platform
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+DOCKER  ?= docker
+
+image: ## build the one image of the four services: $(IMAGE):$(VERSION)
+	$(DOCKER) build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

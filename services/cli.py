@@ -81,6 +81,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gateway_engine(args: argparse.Namespace) -> Any:
+    from services.common.db import make_engine
+
+    return make_engine(_settings(args).database_url("gateway"))
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from services.common.db import transaction
+    from services.gateway import store
+
+    with transaction(_gateway_engine(args)) as conn:
+        listing, key = store.issue_key(conn, args.name, sorted(set(args.scope)), args.rate_limit)
+    print(f"key_id  {listing.key_id}\nscopes  {' '.join(listing.scopes)}\nkey     {key}   (shown once)")
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from services.common.db import reading
+    from services.gateway import store
+
+    with reading(_gateway_engine(args)) as conn:
+        for k in store.list_keys(conn):
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            print(f"{k.key_id}  {state:<18} {' '.join(k.scopes):<40} {k.name}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from services.common.db import transaction
+    from services.gateway import store
+
+    with transaction(_gateway_engine(args)) as conn:
+        listing = store.revoke_key(conn, args.key_id)
+    if listing is None:
+        print(f"no key {args.key_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {listing.key_id} (running gateways stop accepting it within 10 s)")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from services.gateway.routes.audit import verify_chain
+
+    result = verify_chain(_gateway_engine(args))
+    print(result)
+    return 0 if result["valid"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gaoxin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +153,24 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--url", default="http://127.0.0.1:8000")
     demo.add_argument("--key", required=True)
     demo.set_defaults(func=cmd_demo)
+
+    from services.gateway.domain.keys import ALL_SCOPES
+
+    keys = sub.add_parser("keys", help="manage API keys in the gateway's database").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key (printed once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", required=True, choices=[s.value for s in ALL_SCOPES])
+    create.add_argument("--rate-limit", type=int, help="requests per minute (default: the deployment's)")
+    create.set_defaults(func=cmd_keys_create)
+    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+
+    audit = sub.add_parser("audit", help="the gateway's audit log").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check the hash chain end to end").set_defaults(func=cmd_audit_verify)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -37,7 +37,7 @@ STREAMS: tuple[Stream, ...] = (
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 
 
-def stream_config(stream: Stream) -> StreamConfig:
+def stream_config(stream: Stream, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=stream.name,
         description=stream.description,
@@ -47,12 +47,13 @@ def stream_config(stream: Stream) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=30 * 24 * 3600.0,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     for stream in STREAMS:
-        config = stream_config(stream)
+        config = stream_config(stream, replicas)
         try:
             await js.add_stream(config)
         except BadRequestError:
@@ -61,11 +62,16 @@ async def ensure_streams(js: JetStreamContext) -> None:
 
 
 class Bus:
-    """The process's NATS connection; `ready` is set once connected and the streams are declared."""
+    """The process's NATS connection; `ready` is set once connected and the streams are declared.
 
-    def __init__(self, url: str, name: str) -> None:
+    `stream_replicas` must be the same in every process: each declares the streams, and the last one to do so
+    sets their replica count.
+    """
+
+    def __init__(self, url: str, name: str, stream_replicas: int = 1) -> None:
         self.url = url
         self.name = name
+        self.stream_replicas = stream_replicas
         self.nc: Client | None = None
         self.ready = asyncio.Event()
 
@@ -103,7 +109,7 @@ class Bus:
     async def _declare_streams(self) -> None:
         while True:
             try:
-                await ensure_streams(self.js)
+                await ensure_streams(self.js, self.stream_replicas)
                 self.ready.set()
                 return
             except Exception as exc:

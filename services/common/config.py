@@ -50,14 +50,24 @@ class Settings(BaseSettings):
 
     nats_url: str | None = Field(None, description="external NATS; unset: the embedded nats-server")
     embedded_nats_port: int = 4333
+    # Replicas of each JetStream stream the services declare: 1 for a single nats-server, 3 on a 3-node cluster.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
 
     bootstrap_admin_key: SecretStr | None = None
     demo_data: bool = False
     grpc_deadline_seconds: float = 5.0
+    rate_limit_per_minute: int = Field(6000, ge=1, description="default quota of an API key per minute")
+    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="larger request bodies get 413")
+    webhooks_allow_private_targets: bool = Field(
+        False, description="let webhooks target loopback, link-local and private addresses (tests, labs)"
+    )
+    webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay; doubles per attempt")
+    webhook_max_attempts: int = Field(10, ge=1)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = 1.0
-    # Key of the HMAC that turns applicant identifiers into pseudonyms. Changing it unlinks every later decision
-    # from the earlier ones about the same person.
-    talent_pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
+    # Key of the HMAC that turns applicant identifiers into pseudonyms (the talent service alone needs it, so only
+    # its pods get the Secret). Changing it unlinks every later decision from the earlier ones about one person.
+    talent_pseudonym_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:
@@ -72,13 +82,20 @@ class Settings(BaseSettings):
                     "production needs explicit GAOXIN_<SERVICE>_DATABASE_URL for "
                     f"{missing or 'every service'} and GAOXIN_NATS_URL"
                 )
-            key = self.talent_pseudonym_key.get_secret_value()
-            if key == DEVELOPMENT_PSEUDONYM_KEY or len(key) < MIN_PSEUDONYM_KEY_LENGTH:
-                raise ValueError(
-                    f"production needs its own GAOXIN_TALENT_PSEUDONYM_KEY of at least {MIN_PSEUDONYM_KEY_LENGTH} "
-                    "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
-                )
+            if self.talent_pseudonym_key is not None:
+                _check_pseudonym_key(self.talent_pseudonym_key.get_secret_value())
         return self
+
+    def pseudonym_key(self) -> bytes:
+        """The talent service's HMAC key: the configured one; outside production, a development key if none is set.
+
+        Checked when the talent service starts, not in every process, so that the others need not hold it.
+        """
+        if self.talent_pseudonym_key is not None:
+            return self.talent_pseudonym_key.get_secret_value().encode()
+        if self.environment == "production":
+            _check_pseudonym_key("")
+        return DEVELOPMENT_PSEUDONYM_KEY.encode()
 
     @property
     def resolved_nats_url(self) -> str:
@@ -99,3 +116,11 @@ class Settings(BaseSettings):
     def grpc_addr(self, service: ServiceName) -> str:
         addr: str | None = getattr(self, f"{service}_addr")
         return addr or f"127.0.0.1:{self.grpc_port(service)}"
+
+
+def _check_pseudonym_key(key: str) -> None:
+    if key == DEVELOPMENT_PSEUDONYM_KEY or len(key) < MIN_PSEUDONYM_KEY_LENGTH:
+        raise ValueError(
+            f"production needs its own GAOXIN_TALENT_PSEUDONYM_KEY of at least {MIN_PSEUDONYM_KEY_LENGTH} characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )

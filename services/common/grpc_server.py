@@ -21,6 +21,11 @@ from services.common.metrics import GRPC_HANDLED, GRPC_HANDLING
 
 log = logging.getLogger(__name__)
 
+# Health name a liveness probe asks for: SERVING for as long as the server answers, whatever the database and NATS
+# do. Readiness asks for "" (SERVING only while both are reachable); restarting a pod because NATS is away would
+# not bring NATS back, it would only add a cold start to the outage.
+LIVENESS_SERVICE = "liveness"
+
 CallNext = Callable[[Any], Awaitable[Any]]
 
 
@@ -87,8 +92,11 @@ class MetricsInterceptor(_AroundInterceptor):
             code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
             raise
         finally:
-            GRPC_HANDLING.labels(service, name).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            GRPC_HANDLING.labels(service, name).observe(elapsed)
             GRPC_HANDLED.labels(service, name, code.name).inc()
+            # One line per call, carrying the caller's request id (set by the outer interceptor).
+            log.info("rpc", extra={"fields": {"method": name, "code": code.name, "ms": round(elapsed * 1000, 2)}})
 
 
 class ErrorInterceptor(_AroundInterceptor):
@@ -116,7 +124,8 @@ async def build_server(
     service_names: Sequence[str],
     address: str,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
-    """A server with the given servicers, health (all NOT_SERVING until told otherwise) and reflection.
+    """A server with the given servicers, health (all NOT_SERVING until told otherwise, except the
+    `LIVENESS_SERVICE` name) and reflection.
 
     Returns the server, its health servicer and the bound port (useful with port 0 in tests).
     """
@@ -135,6 +144,7 @@ async def build_server(
     ]
     reflection.enable_server_reflection(names, server)
     await set_serving(health_servicer, service_names, serving=False)
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     port = server.add_insecure_port(address)
     return server, health_servicer, port
 

@@ -82,6 +82,9 @@ class EventConsumer:
         self.sub = subscription
         self.after_commit = after_commit
         self._running = True
+        # Create every outcome's series at zero, so an alert on increase() sees the first failure too.
+        for outcome in ("applied", "duplicate", "failed"):
+            EVENTS_CONSUMED.labels(subscription.durable, outcome)
 
     def stop(self) -> None:
         """End the loop at its next turn (nats-py swallows some cancellations, so a flag is needed)."""

@@ -11,23 +11,28 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.bus import Bus
 from services.common.config import Settings
 from services.common.db import make_engine, transaction
+from services.common.errors import DomainError
+from services.common.inbox import EventConsumer
 from services.common.metrics import record_build_info
-from services.gateway import store
-from services.gateway.backends import Backends
+from services.gateway import openapi, store
+from services.gateway.audit import AuditTrail
+from services.gateway.backends import HTTP_STATUS, Backends
 from services.gateway.deps import KeyCache
 from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, key_hash, new_key
+from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.problems import Problem, ProblemResponse, problem_response
-from services.gateway.routes import awards, ops, talent, zones
+from services.gateway.routes import audit, awards, keys, ops, policy, talent, webhooks, zones
+from services.gateway.webhooks import WebhookDispatcher
+from services.gateway.webhooks import subscriptions as webhook_subscriptions
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 64 * 1024 * 1024
 
 DESCRIPTION = """
 The open API of Lianyungang's 连政发〔2021〕25号 (high-tech-zone policy) as code.
@@ -66,15 +71,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Shown once, as API.md promises for a start without GAOXIN_BOOTSTRAP_ADMIN_KEY.
             print(f"gateway: generated admin API key (shown once): {generated}", flush=True)
         app.state.keys = KeyCache(app.state.engine)
+        app.state.settings = settings
+        app.state.audit = AuditTrail(app.state.engine)
+        app.state.limiter = FixedWindowLimiter()
         app.state.backends = Backends(settings)
-        app.state.bus = Bus(settings.resolved_nats_url, "gateway")
+        app.state.bus = Bus(settings.resolved_nats_url, "gateway", settings.nats_stream_replicas)
         app.state.shutting_down = False
-        connecting = asyncio.create_task(app.state.bus.connect())
+        dispatcher = WebhookDispatcher(app.state.engine, settings)
+        consumers = [
+            EventConsumer(app.state.engine, store.inbox, app.state.bus, subscription, after_commit=dispatcher.notify)
+            for subscription in webhook_subscriptions()
+        ]
+        tasks = [
+            asyncio.create_task(app.state.bus.connect()),
+            asyncio.create_task(dispatcher.run()),
+            *(asyncio.create_task(c.run()) for c in consumers),
+        ]
         try:
             yield
         finally:
             app.state.shutting_down = True
-            connecting.cancel()
+            dispatcher.stop()
+            for consumer in consumers:
+                consumer.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=5)
             await app.state.bus.close()
             await app.state.backends.close()
             app.state.engine.dispose()
@@ -86,12 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=_Utf8JSONResponse,
     )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
-    for module in (zones, awards, talent, ops):
+    app.add_exception_handler(DomainError, _on_domain_error)  # type: ignore[arg-type]
+    for module in (zones, awards, talent, policy, keys, webhooks, audit, ops):
         app.include_router(module.router)
+    openapi.install(app)
     return app
 
 
@@ -117,7 +141,20 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
     )
 
 
-async def _on_http_exception(_request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    problem = Problem(exc.status_code, str(exc.detail), code, headers=dict(exc.headers or {}))
-    return problem_response(problem)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route matching the path; list every method the path supports.
+        path = request.url.path
+        routes = [r for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
+        allowed = {method for route in routes for method in route.methods or ()}
+        headers["Allow"] = ", ".join(sorted(allowed))
+    return problem_response(Problem(exc.status_code, str(exc.detail), code, headers=headers))
+
+
+async def _on_domain_error(_request: Request, exc: DomainError) -> ProblemResponse:
+    """Domain errors raised in the gateway itself (shared helpers such as page tokens)."""
+    status = HTTP_STATUS.get(exc.status, 500)
+    errors = [{"location": ["query", *v.location], "message": v.message} for v in exc.violations]
+    return problem_response(Problem(status, exc.message, exc.code, errors))

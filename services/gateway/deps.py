@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy import Engine
 
+from services.common.config import Settings
 from services.common.db import reading
 from services.gateway import store
 from services.gateway.backends import Backends
 from services.gateway.domain.keys import Scope, key_hash
+from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.problems import Problem
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer gx_…`")
@@ -46,8 +47,11 @@ class KeyCache:
         self._entries[hashed] = (now, found)
         return found
 
+    def forget_all(self) -> None:
+        self._entries.clear()
 
-# async, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on
+
+# async, though they await nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on
 # every request for a dictionary lookup.
 async def backends(request: Request) -> Backends:
     b: Backends = request.app.state.backends
@@ -65,40 +69,47 @@ class Principal:
     scopes: frozenset[str]
 
 
-def require(*scopes: Scope) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting keys that hold any one of `scopes`."""
-
-    async def dependency(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-    ) -> Principal:
-        if "api_key" in request.query_params or "key" in request.query_params:
-            raise Problem(400, "API keys are accepted only in the Authorization header", "key_in_query")
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Problem(
-                401,
-                "send an API key as `Authorization: Bearer <key>`",
-                "unauthenticated",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        cache: KeyCache = request.app.state.keys
-        key = await cache.lookup(credentials.credentials)
-        if key is None:
-            raise Problem(401, "unknown or revoked API key", "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
-        if not any(scope.value in key.scopes for scope in scopes):
-            wanted = " or ".join(f"`{scope.value}`" for scope in scopes)
-            raise Problem(403, f"this API key lacks the {wanted} scope", "forbidden")
-        request.state.key_id = key.key_id
-        return Principal(key.key_id, key.scopes)
-
-    dependency.__name__ = "require_" + "_or_".join(scope.name.lower() for scope in scopes)
-    return dependency
+async def authenticate(
+    request: Request,
+    security_scopes: SecurityScopes,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller's key, holding every scope the route declares (declared with `Security`, so that the
+    OpenAPI document lists the scopes of each operation)."""
+    if any(name in request.query_params for name in ("api_key", "apikey", "key", "access_token")):
+        raise Problem(400, "API keys are accepted only in the Authorization header, never in the URL", "key_in_query")
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(
+            401,
+            "send an API key as `Authorization: Bearer <key>`",
+            "unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cache: KeyCache = request.app.state.keys
+    key = await cache.lookup(credentials.credentials)
+    if key is None:
+        raise Problem(401, "unknown or revoked API key", "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    request.state.key_id = key.key_id
+    settings: Settings = request.app.state.settings
+    limiter: FixedWindowLimiter = request.app.state.limiter
+    decision = limiter.take(key.key_id, key.rate_limit_per_minute or settings.rate_limit_per_minute, time.monotonic())
+    request.state.rate_limit_headers = decision.headers()
+    if not decision.allowed:
+        raise Problem(
+            429,
+            f"this API key's quota of {decision.quota} requests per {decision.window_seconds} s is used up; "
+            f"retry in {decision.reset_seconds} s",
+            "rate_limited",
+            headers=decision.headers(),
+        )
+    missing = [scope for scope in security_scopes.scopes if scope not in key.scopes]
+    if missing:
+        raise Problem(403, f"this API key lacks the `{'`, `'.join(missing)}` scope", "forbidden")
+    return Principal(key.key_id, key.scopes)
 
 
 Backend = Annotated[Backends, Depends(backends)]
-Writer = Annotated[Principal, Depends(require(Scope.DATA_WRITE))]
-Reader = Annotated[Principal, Depends(require(Scope.READ))]
-# Talent decisions concern people (pseudonymised data is still personal information, PIPL art. 73): only keys
-# entitled to make checks may read them, not every `read` key handed to a portal for zone data.
-Checker = Annotated[Principal, Depends(require(Scope.TALENT_CHECK))]
-# The talent rules themselves are public policy: either scope.
-RuleReader = Annotated[Principal, Depends(require(Scope.READ, Scope.TALENT_CHECK))]
+Writer = Annotated[Principal, Security(authenticate, scopes=[Scope.DATA_WRITE.value])]
+Reader = Annotated[Principal, Security(authenticate, scopes=[Scope.READ.value])]
+Checker = Annotated[Principal, Security(authenticate, scopes=[Scope.TALENT_CHECK.value])]
+Admin = Annotated[Principal, Security(authenticate, scopes=[Scope.ADMIN.value])]

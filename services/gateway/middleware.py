@@ -11,7 +11,8 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.logs import new_request_id, request_id_var
-from services.gateway.problems import Problem, problem_response
+from services.gateway.audit import AUDITED_METHODS, AuditTrail
+from services.gateway.problems import Problem, language_var, preferred_language, problem_response
 
 log = logging.getLogger("gaoxin.gateway.access")
 
@@ -24,6 +25,11 @@ HTTP_DURATION = Histogram(
 )
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _audit_trail(scope: Scope) -> AuditTrail | None:
+    trail: AuditTrail | None = getattr(scope["app"].state, "audit", None)
+    return trail
 
 
 class RequestContextMiddleware:
@@ -39,13 +45,25 @@ class RequestContextMiddleware:
         offered = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = offered if _SAFE_REQUEST_ID.fullmatch(offered) else new_request_id()
         token = request_id_var.set(request_id)
+        language = language_var.set(preferred_language(headers.get(b"accept-language", b"").decode("latin-1")))
         started = time.perf_counter()
         state: dict[str, Any] = {"status": 500, "started": False}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                extra = [(b"x-request-id", request_id.encode())]
+                limits = scope.get("state", {}).get("rate_limit_headers", {})
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra += [
+                    (k.lower().encode(), v.encode()) for k, v in limits.items() if k.lower().encode() not in present
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+                if scope["method"] in AUDITED_METHODS and (audit := _audit_trail(scope)) is not None:
+                    # Before the client hears back, so a write it saw answered is always in the log already.
+                    key_id = scope.get("state", {}).get("key_id", "anonymous")
+                    action = f"{scope['method']} {getattr(scope.get('route'), 'path', 'unmatched')}"
+                    await audit.record(key_id, action, scope["path"], message["status"], request_id)
             await send(message)
 
         try:
@@ -77,3 +95,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            language_var.reset(language)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -12,6 +13,48 @@ from services.common.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://gaoxin.example/problems/"
+
+# Accept-Language decides the language of `title` and `detail`: zh* gives Chinese, anything else English.
+language_var: ContextVar[str] = ContextVar("language", default="en")
+
+TITLES_ZH = {
+    400: "请求格式错误",
+    401: "未认证",
+    403: "无权访问",
+    404: "资源不存在",
+    405: "请求方法不允许",
+    409: "冲突",
+    413: "请求体过大",
+    415: "不支持的媒体类型",
+    422: "请求内容无效",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    503: "服务暂不可用",
+    504: "后端服务超时",
+}
+
+# Chinese details by stable code; the English detail, which may name the resource, follows in brackets.
+DETAILS_ZH = {
+    "unauthenticated": "请在 Authorization 请求头中以 Bearer 方式提供有效的 API 密钥",
+    "forbidden": "该 API 密钥缺少此操作所需的权限范围",
+    "key_in_query": "API 密钥只能放在 Authorization 请求头中，不得出现在 URL 中",
+    "rate_limited": "该 API 密钥的请求配额已用完，请稍后重试",
+    "validation_failed": "请求内容有字段无效，详见 errors",
+    "malformed_body": "请求体不是有效的 JSON",
+    "body_too_large": "请求体超过大小上限",
+    "not_found": "请求的资源不存在",
+    "method_not_allowed": "该路径不支持此请求方法",
+    "idempotency_key_mismatch": "该 Idempotency-Key 已用于另一个不同的请求",
+    "idempotency_key_in_use": "使用该 Idempotency-Key 的请求仍在处理中",
+    "bad_idempotency_key": "Idempotency-Key 长度须为 1 至 255 个字符",
+    "conflict": "与已有数据冲突",
+    "invalid_argument": "请求内容无效",
+    "unavailable": "后端服务暂不可用，请稍后重试",
+    "deadline_exceeded": "后端服务未能及时响应，请稍后重试",
+    "not_ready": "服务尚未就绪",
+    "shutting_down": "服务正在关闭",
+    "internal": "服务器内部错误",
+}
 
 TITLES = {
     400: "Bad request",
@@ -56,12 +99,23 @@ class ProblemResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def preferred_language(accept_language: str) -> str:
+    """ "zh" when the first language the client names is Chinese (zh, zh-CN, zh-Hans…), else "en"."""
+    first = accept_language.split(",")[0].split(";")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
 def problem_response(problem: Problem) -> ProblemResponse:
+    title, detail = TITLES.get(problem.status, "Error"), problem.detail
+    if language_var.get() == "zh":
+        title = TITLES_ZH.get(problem.status, "错误")
+        zh = DETAILS_ZH.get(problem.code, title)
+        detail = f"{zh}（{problem.detail}）" if problem.detail and problem.detail != zh else zh
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + problem.code,
-        "title": TITLES.get(problem.status, "Error"),
+        "title": title,
         "status": problem.status,
-        "detail": problem.detail,
+        "detail": detail,
         "code": problem.code,
         "request_id": request_id_var.get(),
     }

@@ -8,6 +8,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, WithJsonSchema
 
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic would also read 0 or "1700000000" as dates (Unix time); the contract says YYYY-MM-DD.
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only), WithJsonSchema({"type": "string", "format": "date"})]
+
 Level = Literal["provincial", "national"]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
@@ -54,7 +67,7 @@ class ZonePage(BaseModel):
 
 class RecognitionIn(Strict):
     level: Level
-    recognized_on: date
+    recognized_on: IsoDate
 
 
 class RecognitionRecorded(BaseModel):
@@ -120,16 +133,6 @@ CreditCode = Annotated[
     StringConstraints(pattern=r"^[0-9A-HJ-NP-RTUWXY]{18}$"),
     Field(description="18-character unified social credit code (GB 32100-2015)", examples=["91320706MA1X7Y8D7E"]),
 ]
-
-
-def _iso_date_text(value: object) -> object:
-    # Plain `date` also takes 0 (1970-01-01) or a datetime; a birth date must be written the one way API.md says.
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return value
-    raise ValueError("must be a date written YYYY-MM-DD")
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text), WithJsonSchema({"type": "string", "format": "date"})]
 
 
 class ApplicantIdentifiers(Strict):

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
+    ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Table,
+    UniqueConstraint,
     delete,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
 
-from services.common.db import insert_ignoring_duplicates, new_metadata
+from services.common.db import UtcDateTime, insert_ignoring_duplicates, new_metadata
+from services.common.inbox import inbox_table
+from services.gateway.domain.audit import GENESIS, AuditEntry, entry_hash
+from services.gateway.domain.keys import key_hash, new_key
 
 metadata = new_metadata()
 
@@ -30,8 +37,9 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("scopes", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("rate_limit_per_minute", Integer, nullable=True),  # NULL: the deployment's default
 )
 
 idempotency_records = Table(
@@ -43,8 +51,77 @@ idempotency_records = Table(
     Column("status_code", Integer, nullable=True),  # NULL while the first request is still running
     Column("response_body", LargeBinary, nullable=True),
     Column("content_type", String(100), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
+
+# Append-only: rows are inserted, never updated or deleted; `audit_head` serialises writers so the chain never forks.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("action", String(200), nullable=False),
+    Column("resource", String(500), nullable=False),
+    Column("outcome", Integer, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", String(40), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    # Kept as given: signing needs the key itself (as with every Standard Webhooks sender); never returned.
+    Column("secret", String(200), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("disabled_reason", String(500), nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(40), primary_key=True),
+    Column("webhook_id", String(40), ForeignKey("webhooks.webhook_id"), nullable=False),
+    Column("message_id", String(64), nullable=False),  # the event id: the same on every retry
+    Column("event_type", String(100), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed | abandoned
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("webhook_id", "message_id", name="uq_webhook_deliveries_message"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.delivery_id"), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+)
+
+inbox = inbox_table(metadata)
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
@@ -54,15 +131,28 @@ class ApiKey:
     key_id: str
     name: str
     scopes: frozenset[str]
+    rate_limit_per_minute: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyListing:
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    rate_limit_per_minute: int | None
 
 
 def find_key(conn: Connection, hashed: str) -> ApiKey | None:
     row = conn.execute(select(api_keys).where(api_keys.c.key_hash == hashed, api_keys.c.revoked_at.is_(None))).first()
-    return ApiKey(row.key_id, row.name, frozenset(row.scopes)) if row else None
+    return ApiKey(row.key_id, row.name, frozenset(row.scopes), row.rate_limit_per_minute) if row else None
 
 
-def add_key(conn: Connection, key_id: str, hashed: str, name: str, scopes: list[str]) -> bool:
-    """False when a key with this hash already exists (bootstrap keys are added at every start)."""
+def add_key(
+    conn: Connection, key_id: str, hashed: str, name: str, scopes: list[str], rate_limit_per_minute: int | None = None
+) -> bool:
+    """False when a key with this id or hash already exists (bootstrap keys are added at every start)."""
     return insert_ignoring_duplicates(
         conn,
         api_keys,
@@ -72,8 +162,28 @@ def add_key(conn: Connection, key_id: str, hashed: str, name: str, scopes: list[
             "name": name,
             "scopes": scopes,
             "created_at": datetime.now(UTC),
+            "rate_limit_per_minute": rate_limit_per_minute,
         },
     )
+
+
+def _listing(row: Any) -> KeyListing:
+    return KeyListing(row.key_id, row.name, list(row.scopes), row.created_at, row.revoked_at, row.rate_limit_per_minute)
+
+
+def list_keys(conn: Connection) -> list[KeyListing]:
+    return [_listing(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id))]
+
+
+def revoke_key(conn: Connection, key_id: str) -> KeyListing | None:
+    """Revoke (never delete: the audit log refers to key ids); None when there is no such key."""
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+    return _listing(row) if row else None
 
 
 def count_keys(conn: Connection) -> int:
@@ -130,3 +240,206 @@ def release_idempotency_key(conn: Connection, key_id: str, key: str) -> None:
             idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key
         )
     )
+
+
+def issue_key(
+    conn: Connection, name: str, scopes: list[str], rate_limit_per_minute: int | None = None
+) -> tuple[KeyListing, str]:
+    """Create a key; returns its listing and the key itself, which is shown once and never stored."""
+    key_id, key = new_key()
+    add_key(conn, key_id, key_hash(key), name, scopes, rate_limit_per_minute)
+    listing = next(k for k in list_keys(conn) if k.key_id == key_id)
+    return listing, key
+
+
+def append_audit(
+    conn: Connection, at: str, key_id: str, action: str, resource: str, outcome: int, request_id: str
+) -> AuditEntry:
+    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
+    if head is None:
+        insert_ignoring_duplicates(conn, audit_head, {"id": 1, "last_seq": 0, "last_hash": GENESIS})
+        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    entry = AuditEntry(head.last_seq + 1, at, key_id, action, resource[:500], outcome, request_id)
+    digest = entry_hash(entry, head.last_hash)
+    conn.execute(audit_log.insert().values(**asdict(entry), previous_hash=head.last_hash, hash=digest))
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=entry.seq, last_hash=digest))
+    return entry
+
+
+def audit_entries(conn: Connection, after_seq: int, limit: int) -> list[tuple[AuditEntry, str, str]]:
+    rows = conn.execute(select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq).limit(limit))
+    return [
+        (AuditEntry(r.seq, r.at, r.key_id, r.action, r.resource, r.outcome, r.request_id), r.previous_hash, r.hash)
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    webhook_id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+def _webhook(row: Any) -> Webhook:
+    return Webhook(row.webhook_id, row.url, list(row.events), row.created_at, row.disabled_at, row.disabled_reason)
+
+
+def add_webhook(
+    conn: Connection, webhook_id: str, url: str, events: list[str], secret: str, created_by: str
+) -> Webhook:
+    conn.execute(
+        webhooks.insert().values(
+            webhook_id=webhook_id,
+            url=url,
+            events=events,
+            secret=secret,
+            created_by=created_by,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return _webhook(conn.execute(select(webhooks).where(webhooks.c.webhook_id == webhook_id)).one())
+
+
+def list_webhooks(conn: Connection) -> list[Webhook]:
+    return [_webhook(r) for r in conn.execute(select(webhooks).order_by(webhooks.c.created_at))]
+
+
+def get_webhook(conn: Connection, webhook_id: str) -> Webhook | None:
+    row = conn.execute(select(webhooks).where(webhooks.c.webhook_id == webhook_id)).first()
+    return _webhook(row) if row else None
+
+
+def disable_webhook(conn: Connection, webhook_id: str, reason: str) -> None:
+    conn.execute(
+        update(webhooks)
+        .where(webhooks.c.webhook_id == webhook_id, webhooks.c.disabled_at.is_(None))
+        .values(disabled_at=datetime.now(UTC), disabled_reason=reason)
+    )
+    conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.webhook_id == webhook_id, webhook_deliveries.c.status == "pending")
+        .values(status="abandoned", next_attempt_at=None, last_error=reason)
+    )
+
+
+def stage_deliveries(conn: Connection, event_type: str, message_id: str, payload: bytes) -> int:
+    """A pending delivery for every active webhook subscribed to the event type; returns how many."""
+    staged = 0
+    now = datetime.now(UTC)
+    active = conn.execute(select(webhooks.c.webhook_id, webhooks.c.events).where(webhooks.c.disabled_at.is_(None)))
+    for webhook_id, events in active:
+        if "*" in events or event_type in events:
+            staged += insert_ignoring_duplicates(
+                conn,
+                webhook_deliveries,
+                {
+                    "delivery_id": "dlv_" + uuid.uuid4().hex,
+                    "webhook_id": webhook_id,
+                    "message_id": message_id,
+                    "event_type": event_type,
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                },
+            )
+    return staged
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    delivery_id: str
+    webhook_id: str
+    url: str
+    secret: str
+    message_id: str
+    payload: bytes
+    attempts: int
+
+
+def due_deliveries(conn: Connection, now: datetime, limit: int) -> list[DueDelivery]:
+    d, w = webhook_deliveries.c, webhooks.c
+    rows = conn.execute(
+        select(d.delivery_id, d.webhook_id, w.url, w.secret, d.message_id, d.payload, d.attempts)
+        .join(webhooks, w.webhook_id == d.webhook_id)
+        .where(d.status == "pending", d.next_attempt_at <= now, w.disabled_at.is_(None))
+        .order_by(d.next_attempt_at)
+        .limit(limit)
+    )
+    return [DueDelivery(*row) for row in rows]
+
+
+def record_attempt(
+    conn: Connection,
+    delivery: DueDelivery,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+    outcome: str,
+    next_attempt_at: datetime | None,
+) -> None:
+    now = datetime.now(UTC)
+    attempt = delivery.attempts + 1
+    conn.execute(
+        webhook_attempts.insert().values(
+            delivery_id=delivery.delivery_id,
+            attempt=attempt,
+            at=now,
+            status_code=status_code,
+            error=(error or "")[:500] or None,
+            duration_ms=duration_ms,
+        )
+    )
+    conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.delivery_id == delivery.delivery_id)
+        .values(
+            status=outcome,
+            attempts=attempt,
+            next_attempt_at=next_attempt_at,
+            last_status_code=status_code,
+            last_error=(error or "")[:500] or None,
+            delivered_at=now if outcome == "delivered" else None,
+        )
+    )
+
+
+def list_deliveries(conn: Connection, webhook_id: str, limit: int) -> list[dict[str, Any]]:
+    d = webhook_deliveries.c
+    rows = conn.execute(
+        select(webhook_deliveries).where(d.webhook_id == webhook_id).order_by(d.created_at.desc()).limit(limit)
+    ).all()
+    attempts: dict[str, list[dict[str, Any]]] = {r.delivery_id: [] for r in rows}
+    if attempts:
+        for a in conn.execute(
+            select(webhook_attempts)
+            .where(webhook_attempts.c.delivery_id.in_(list(attempts)))
+            .order_by(webhook_attempts.c.attempt)
+        ):
+            attempts[a.delivery_id].append(
+                {
+                    "attempt": a.attempt,
+                    "at": a.at,
+                    "status_code": a.status_code,
+                    "error": a.error,
+                    "duration_ms": a.duration_ms,
+                }
+            )
+    return [
+        {
+            "delivery_id": r.delivery_id,
+            "message_id": r.message_id,
+            "event_type": r.event_type,
+            "status": r.status,
+            "attempts": attempts[r.delivery_id],
+            "next_attempt_at": r.next_attempt_at,
+            "created_at": r.created_at,
+            "delivered_at": r.delivered_at,
+        }
+        for r in rows
+    ]

@@ -19,7 +19,7 @@ SERVICE_NAME = indicators_pb2.DESCRIPTOR.services_by_name["IndicatorsService"].f
 
 def build(settings: Settings) -> ServiceProcess:
     engine = make_engine(settings.database_url("indicators"))
-    bus = Bus(settings.resolved_nats_url, "indicators")
+    bus = Bus(settings.resolved_nats_url, "indicators", settings.nats_stream_replicas)
     relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)
     servicer = IndicatorsServicer(engine, relay)
     return ServiceProcess(

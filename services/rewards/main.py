@@ -22,7 +22,7 @@ SERVICE_NAME = rewards_pb2.DESCRIPTOR.services_by_name["RewardsService"].full_na
 
 def build(settings: Settings) -> ServiceProcess:
     engine = make_engine(settings.database_url("rewards"))
-    bus = Bus(settings.resolved_nats_url, "rewards")
+    bus = Bus(settings.resolved_nats_url, "rewards", settings.nats_stream_replicas)
     relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)
     params = ParameterTable()
     servicer = RewardsServicer(engine)

@@ -21,14 +21,15 @@ SERVICE_NAME = talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name
 
 def build(settings: Settings, directory: EnterpriseDirectory | None = None) -> ServiceProcess:
     """The service; `directory` replaces the enterprise register reached over gRPC (tests use this)."""
+    pseudonyms = Pseudonymizer(settings.pseudonym_key())  # first: production refuses to start without its own key
     engine = make_engine(settings.database_url("talent"))
-    bus = Bus(settings.resolved_nats_url, "talent")
+    bus = Bus(settings.resolved_nats_url, "talent", settings.nats_stream_replicas)
     relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)
     servicer = TalentServicer(
         engine,
         relay,
         directory or PendingDirectory(),
-        Pseudonymizer(settings.talent_pseudonym_key.get_secret_value().encode()),
+        pseudonyms,
         # Half the gateway's deadline: a register that does not answer is a 503 well before the gateway's 504.
         lookup_deadline=settings.grpc_deadline_seconds / 2,
     )

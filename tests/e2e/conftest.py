@@ -14,7 +14,11 @@ from services.platform import Platform, isolated_settings
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("platform")))
+    # Webhook tests deliver to a receiver on 127.0.0.1, which only this admin setting allows; fast retries.
+    settings = isolated_settings(
+        tmp_path_factory.mktemp("platform"), webhooks_allow_private_targets=True, webhook_retry_base_seconds=0.05
+    )
+    running = Platform(settings)
     try:
         running.start()
         yield running
@@ -37,3 +41,16 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float 
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def issue_key(platform: Platform, *scopes: str, rate_limit: int | None = None) -> str:
+    """A new API key with exactly these scopes, created through the admin API."""
+    body: dict[str, Any] = {"name": "test key", "scopes": list(scopes)}
+    if rate_limit is not None:
+        body["rate_limit_per_minute"] = rate_limit
+    reply = httpx.post(
+        f"{platform.gateway_url}/v1/keys", json=body, headers={"Authorization": f"Bearer {platform.admin_key}"}
+    )
+    assert reply.status_code == 201, reply.text
+    key: str = reply.json()["key"]
+    return key

@@ -16,6 +16,7 @@ from services.talent.domain.validation import (
     r_visa_application,
     work_permit_application,
 )
+from services.talent.main import build
 from services.talent.pseudonyms import Pseudonymizer
 
 TODAY = date(2026, 3, 1)
@@ -159,13 +160,17 @@ def test_pseudonym_is_keyed_not_a_plain_hash() -> None:
     assert one.reference("confirmation_letter", "C01X00T47")[4:] != subject.pseudonym[4:]
 
 
-def test_production_refuses_the_development_pseudonym_key_or_a_short_one() -> None:
+def test_production_talent_service_refuses_to_start_without_its_own_pseudonym_key() -> None:
+    others = Settings(**PRODUCTION)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="GAOXIN_TALENT_PSEUDONYM_KEY"):
-        Settings(**PRODUCTION)  # type: ignore[arg-type]
+        build(others)  # the talent service, with no key of its own
     with pytest.raises(ValueError, match="GAOXIN_TALENT_PSEUDONYM_KEY"):
         Settings(**PRODUCTION, talent_pseudonym_key=SecretStr("short"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="GAOXIN_TALENT_PSEUDONYM_KEY"):
+        Settings(**PRODUCTION, talent_pseudonym_key=SecretStr(DEVELOPMENT_PSEUDONYM_KEY))  # type: ignore[arg-type]
 
     settings = Settings(**PRODUCTION, talent_pseudonym_key=SecretStr("x" * 48))  # type: ignore[arg-type]
 
-    assert settings.talent_pseudonym_key.get_secret_value() != DEVELOPMENT_PSEUDONYM_KEY
+    assert settings.pseudonym_key() == b"x" * 48
     assert "x" * 48 not in repr(settings)
+    assert Settings().pseudonym_key() == DEVELOPMENT_PSEUDONYM_KEY.encode()  # development needs no setting

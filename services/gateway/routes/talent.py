@@ -15,7 +15,7 @@ from gaoxin.talent.v1 import talent_pb2 as pb
 from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import date_to_pb
-from services.gateway.deps import Backend, Checker, RuleReader
+from services.gateway.deps import Backend, Checker, Reader
 from services.gateway.idempotency import idempotent
 from services.gateway.schemas import (
     ApplicantIdentifiers,
@@ -197,7 +197,7 @@ async def get_decision(
 
 
 @router.get("/rules", response_model=TalentRules, summary="The clause 五 rules and every version of their parameters")
-async def list_rules(backend: Backend, caller: RuleReader) -> dict[str, Any]:
+async def list_rules(backend: Backend, caller: Reader) -> dict[str, Any]:
     reply = await backend.call(backend.talent.ListRules, pb.ListRulesRequest())
     return {
         "rules": [

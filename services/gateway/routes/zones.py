@@ -17,6 +17,7 @@ from services.gateway.schemas import (
     County,
     CountyCode,
     CountyIn,
+    IsoDate,
     RecognitionIn,
     RecognitionRecorded,
     Zone,
@@ -135,7 +136,7 @@ async def get_zone(
     zone_code: ZoneCodePath,
     backend: Backend,
     caller: Reader,
-    as_of: Annotated[date | None, Query(description="level on this date; default today")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="level on this date; default today")] = None,
 ) -> dict[str, Any]:
     request = pb.GetZoneRequest(zone_code=zone_code)
     if as_of:
@@ -149,7 +150,7 @@ async def list_zones(
     caller: Reader,
     page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
     page_token: str | None = None,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> dict[str, Any]:
     request = pb.ListZonesRequest(page_size=min(page_size, 1000), page_token=page_token or "")
     if as_of:

@@ -256,7 +256,7 @@ def _key_with(platform: Platform, scopes: list[str]) -> str:
     return key
 
 
-def test_checks_and_decisions_need_talent_check_scope_rules_take_read_too(
+def test_checks_and_decisions_need_talent_check_scope_rules_need_read(
     talent_platform: Platform, talent_api: httpx.Client
 ) -> None:
     decision = talent_api.post(R_VISA, json=r_visa()).json()["decision_id"]
@@ -272,7 +272,7 @@ def test_checks_and_decisions_need_talent_check_scope_rules_take_read_too(
     assert call(reader, "GET", "/v1/talent/rules") == 200
     assert call(checker, "POST", R_VISA, r_visa()) == 200
     assert call(checker, "GET", f"/v1/talent/decisions/{decision}") == 200
-    assert call(checker, "GET", "/v1/talent/rules") == 200
+    assert call(checker, "GET", "/v1/talent/rules") == 403  # public policy, like /v1/policy/clauses: `read`
     assert call(checker, "GET", "/v1/zones") == 403
 
 

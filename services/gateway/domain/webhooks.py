@@ -1,0 +1,71 @@
+"""Webhooks, the pure parts: Standard Webhooks signatures, the retry schedule, and which targets are allowed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import random
+import secrets
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+MIN_SECRET_BYTES = 24
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a secret is unusable, or None. Standard Webhooks secrets are `whsec_` + base64 of the key bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        return f"must start with '{SECRET_PREFIX}' followed by base64 (Standard Webhooks)"
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except ValueError:
+        return "the part after 'whsec_' must be base64"
+    if len(key) < MIN_SECRET_BYTES:
+        return f"must encode at least {MIN_SECRET_BYTES} random bytes"
+    return None
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value: `v1,` + base64 HMAC-SHA256 of "id.timestamp.body"."""
+    key = base64.b64decode(secret[len(SECRET_PREFIX) :])
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def retry_delay(
+    attempts: int, base_seconds: float, cap_seconds: float = 3600.0, rng: random.Random | None = None
+) -> float:
+    """Exponential back-off with full jitter after `attempts` failed attempts: uniform in [0, min(cap, base·2^(n-1))].
+
+    Full jitter spreads retries of many deliveries that failed together (a portal that was down).
+    """
+    ceiling = min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def target_problem(url: str, addresses: Iterable[str], allow_private: bool) -> str | None:
+    """Why a webhook URL may not be called, or None. `addresses` are what its host resolves to."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an absolute http(s) URL"
+    if parts.username or parts.password:
+        return "must not carry credentials; use the signing secret"
+    if allow_private:
+        return None
+    if parts.scheme != "https":
+        return "must use https"
+    resolved = list(addresses)
+    if not resolved:
+        return f"host {parts.hostname} does not resolve"
+    for address in resolved:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return f"resolves to {ip}, a loopback, link-local, private or reserved address"
+    return None

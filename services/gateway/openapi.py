@@ -1,0 +1,85 @@
+"""The OpenAPI document as the server really behaves: every error a route can answer, as problem+json.
+
+FastAPI documents only the success responses and its own 422 shape; the gateway answers problems (RFC 9457)
+for validation, auth, quotas, conflicts and backend failures, so each operation declares those too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from services.gateway.problems import PROBLEM_JSON, TITLES
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail", "code", "request_id"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable machine-readable error code"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["location", "message"],
+                "properties": {
+                    "location": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": TITLES[status],
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def problem_statuses(path: str, method: str, secured: bool) -> list[int]:
+    statuses = [400, 422]
+    if path.startswith("/v1"):
+        statuses += [404, 503, 504]
+    if secured:
+        statuses += [401, 403, 429]
+    if method in WRITE_METHODS:
+        statuses += [409, 413]
+    return sorted(statuses)
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            openapi_version=app.openapi_version,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in problem_statuses(path, method, "security" in operation):
+                    responses[str(status)] = _problem(status)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,172 @@
+"""Webhook subscriptions for portals (scope `admin`): events pushed to a URL, signed per Standard Webhooks."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from services.common.config import Settings
+from services.common.db import reading, transaction
+from services.common.events_catalog import BY_NAME
+from services.gateway import store
+from services.gateway.deps import Admin
+from services.gateway.domain.webhooks import new_secret, secret_problem, target_problem
+from services.gateway.idempotency import idempotent
+from services.gateway.problems import Problem
+from services.gateway.schemas import Strict
+from services.gateway.webhooks import resolve
+
+router = APIRouter(prefix="/v1", tags=["webhooks"])
+
+EventTypeName = Literal[
+    "*",
+    "indicators.zone_recognized",
+    "indicators.county_designated",
+    "indicators.indicator_values_accepted",
+    "indicators.ranking_published",
+    "rewards.award_granted",
+    "rewards.award_revoked",
+    "talent.decision_recorded",
+]
+WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$")]
+
+
+class WebhookIn(Strict):
+    url: str = Field(max_length=2000, examples=["https://portal.example.gov.cn/gaoxin/events"])
+    events: list[EventTypeName] = Field(min_length=1, description='event types to receive, or "*" for all')
+    secret: str | None = Field(
+        None, description="Standard Webhooks secret `whsec_<base64>`; omitted: one is generated and returned once"
+    )
+
+
+class WebhookOut(BaseModel):
+    webhook_id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="the signing secret: shown this once")
+
+
+class WebhookPage(BaseModel):
+    items: list[WebhookOut]
+    next_page_token: str | None = None
+
+
+class Attempt(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class Delivery(BaseModel):
+    delivery_id: str
+    message_id: str
+    event_type: str
+    status: str = Field(description="pending | delivered | failed | abandoned")
+    attempts: list[Attempt]
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    next_page_token: str | None = None
+
+
+def webhook_json(w: store.Webhook) -> dict[str, Any]:
+    return {
+        "webhook_id": w.webhook_id,
+        "url": w.url,
+        "events": w.events,
+        "created_at": w.created_at.isoformat(),
+        "disabled_at": w.disabled_at.isoformat() if w.disabled_at else None,
+        "disabled_reason": w.disabled_reason,
+    }
+
+
+@router.post("/webhooks", response_model=WebhookCreated, status_code=201, summary="Subscribe a URL to events")
+async def create_webhook(body: WebhookIn, request: Request, caller: Admin) -> Response:
+    settings: Settings = request.app.state.settings
+    errors = [
+        {"location": ["body", "events", i], "message": f"unknown event type; known: {', '.join(BY_NAME)} or *"}
+        for i, name in enumerate(body.events)
+        if name != "*" and name not in BY_NAME
+    ]
+    if body.secret is not None and (why := secret_problem(body.secret)):
+        errors.append({"location": ["body", "secret"], "message": why})
+    host = urlsplit(body.url).hostname or ""
+    if why := target_problem(body.url, await resolve(host), settings.webhooks_allow_private_targets):
+        errors.append({"location": ["body", "url"], "message": why})
+    if errors:
+        raise Problem(422, f"{len(errors)} invalid field(s)", "validation_failed", errors)
+
+    async def produce() -> Response:
+        secret = body.secret or new_secret()
+
+        def work() -> store.Webhook:
+            with transaction(request.app.state.engine) as conn:
+                events: list[str] = sorted(set(body.events))
+                return store.add_webhook(conn, "wh_" + secrets.token_hex(12), body.url, events, secret, caller.key_id)
+
+        webhook = await anyio.to_thread.run_sync(work)
+        return JSONResponse({**webhook_json(webhook), "secret": secret}, status_code=201)
+
+    return await idempotent(request, caller.key_id, produce)
+
+
+@router.get("/webhooks", response_model=WebhookPage, summary="Webhook subscriptions")
+async def list_webhooks(request: Request, caller: Admin) -> dict[str, Any]:
+    def work() -> list[store.Webhook]:
+        with reading(request.app.state.engine) as conn:
+            return store.list_webhooks(conn)
+
+    return {"items": [webhook_json(w) for w in await anyio.to_thread.run_sync(work)], "next_page_token": None}
+
+
+@router.delete("/webhooks/{webhook_id}", response_model=WebhookOut, summary="Disable a subscription (kept)")
+async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
+    def work() -> store.Webhook | None:
+        with transaction(request.app.state.engine) as conn:
+            if store.get_webhook(conn, webhook_id) is None:
+                return None
+            store.disable_webhook(conn, webhook_id, f"disabled by key {caller.key_id}")
+            return store.get_webhook(conn, webhook_id)
+
+    webhook = await anyio.to_thread.run_sync(work)
+    if webhook is None:
+        raise Problem(404, f"no webhook {webhook_id}", "not_found")
+    return webhook_json(webhook)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage, summary="Delivery log, newest first")
+async def list_deliveries(
+    webhook_id: WebhookId,
+    request: Request,
+    caller: Admin,
+    page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+) -> dict[str, Any]:
+    def work() -> list[dict[str, Any]] | None:
+        with reading(request.app.state.engine) as conn:
+            if store.get_webhook(conn, webhook_id) is None:
+                return None
+            return store.list_deliveries(conn, webhook_id, min(page_size, 1000))
+
+    deliveries = await anyio.to_thread.run_sync(work)
+    if deliveries is None:
+        raise Problem(404, f"no webhook {webhook_id}", "not_found")
+    return {"items": deliveries, "next_page_token": None}

@@ -1,0 +1,117 @@
+"""Webhooks to a real local receiver: signed per Standard Webhooks, retried, disabled by 410, logged."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from services.platform import free_port
+from tests.e2e.conftest import eventually
+from tests.e2e.helpers import create_zone, recognize, unique_zone_code
+
+
+class Receiver:
+    """An HTTP endpoint answering with scripted statuses (then 200) and keeping what it received."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver_factory() -> Iterator[Any]:
+    made: list[Receiver] = []
+
+    def make(statuses: list[int] | None = None) -> Receiver:
+        made.append(Receiver(list(statuses or [])))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def subscribe(api: httpx.Client, url: str, events: list[str]) -> dict[str, Any]:
+    reply = api.post("/v1/webhooks", json={"url": url, "events": events})
+    assert reply.status_code == 201, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def test_award_event_is_delivered_signed_after_retries(api: httpx.Client, receiver_factory: Any) -> None:
+    receiver = receiver_factory([500, 503])
+    webhook = subscribe(api, receiver.url, ["rewards.award_granted"])
+    zone = unique_zone_code("W")
+    create_zone(api, zone)
+
+    recognize(api, zone, "provincial", "2022-08-08")
+
+    def delivered() -> list[dict[str, Any]]:
+        items = api.get(f"/v1/webhooks/{webhook['webhook_id']}/deliveries").json()["items"]
+        return [d for d in items if d["status"] == "delivered"]
+
+    deliveries = eventually(delivered, timeout=15)
+    assert len(deliveries) == 1
+    assert [a["status_code"] for a in deliveries[0]["attempts"]] == [500, 503, 200]
+    headers, body = receiver.received[-1]
+    assert len(receiver.received) == 3 and len({h["webhook-id"] for h, _ in receiver.received}) == 1
+    event = Webhook(webhook["secret"]).verify(body, headers)
+    assert event["type"] == "rewards.award_granted"
+    assert event["data"]["beneficiary_code"] == zone and event["data"]["amount_yuan"] == 1_000_000
+
+
+def test_receiver_answering_410_disables_the_subscription(api: httpx.Client, receiver_factory: Any) -> None:
+    receiver = receiver_factory([410])
+    webhook = subscribe(api, receiver.url, ["indicators.zone_recognized"])
+    zone = unique_zone_code("G")
+    create_zone(api, zone)
+
+    recognize(api, zone, "national", "2020-01-02")
+
+    def disabled() -> dict[str, Any] | None:
+        found = [w for w in api.get("/v1/webhooks").json()["items"] if w["webhook_id"] == webhook["webhook_id"]]
+        return found[0] if found and found[0]["disabled_at"] else None
+
+    gone = eventually(disabled, timeout=10)
+    assert gone is not None and "410" in gone["disabled_reason"]
+    assert len(receiver.received) == 1
+    assert json.loads(receiver.received[0][1])["data"]["zone_code"] == zone
+
+
+def test_webhook_with_unknown_event_or_bad_secret_is_422(api: httpx.Client, receiver_factory: Any) -> None:
+    receiver = receiver_factory()
+
+    unknown_event = api.post("/v1/webhooks", json={"url": receiver.url, "events": ["zone.exploded"]})
+    bad_secret = api.post(
+        "/v1/webhooks", json={"url": receiver.url, "events": ["rewards.award_granted"], "secret": "short"}
+    )
+
+    assert unknown_event.status_code == bad_secret.status_code == 422
+    assert [e["location"] for e in unknown_event.json()["errors"]] == [["body", "events", 0]]
+    assert [e["location"] for e in bad_secret.json()["errors"]] == [["body", "secret"]]
+    assert all(w["url"] != receiver.url for w in api.get("/v1/webhooks").json()["items"])

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from services.gateway.domain.audit import GENESIS, AuditEntry, entry_hash, first_break
+from services.gateway.domain.ratelimit import FixedWindowLimiter
+from services.gateway.domain.webhooks import new_secret, retry_delay, secret_problem, sign, target_problem
+from services.gateway.problems import preferred_language
+
+
+def test_quota_counts_down_then_refuses_until_the_window_ends() -> None:
+    limiter = FixedWindowLimiter(window_seconds=60)
+
+    decisions = [limiter.take("k", 3, now=100.0 + i) for i in range(4)]
+    after_window = limiter.take("k", 3, now=160.0)
+
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+    assert decisions[3].reset_seconds == 57 and decisions[3].headers()["Retry-After"] == "57"
+    assert after_window.allowed and after_window.remaining == 2
+    assert decisions[0].headers() == {"RateLimit-Policy": '"per-key";q=3;w=60', "RateLimit": '"per-key";r=2;t=60'}
+
+
+def test_quotas_are_per_key() -> None:
+    limiter = FixedWindowLimiter()
+    assert limiter.take("a", 1, now=0).allowed and not limiter.take("a", 1, now=1).allowed
+    assert limiter.take("b", 1, now=1).allowed
+
+
+def test_signature_verifies_with_the_reference_standard_webhooks_package() -> None:
+    secret, body = new_secret(), b'{"type":"rewards.award_granted","data":{"amount_yuan":1000000}}'
+    now = int(time.time())
+    headers = {
+        "webhook-id": "evt-1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": sign(secret, "evt-1", now, body),
+    }
+
+    verifier = Webhook(secret)
+    assert verifier.verify(body, headers) == {"type": "rewards.award_granted", "data": {"amount_yuan": 1000000}}
+    with pytest.raises(Exception, match="No matching signature"):
+        verifier.verify(body + b" ", headers)
+
+
+@pytest.mark.parametrize(
+    ("secret", "ok"), [(new_secret(), True), ("plain-text-secret-of-some-length", False), ("whsec_c2hvcnQ=", False)]
+)
+def test_secret_format(secret: str, ok: bool) -> None:
+    assert (secret_problem(secret) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("url", "addresses", "refused_because"),
+    [
+        ("https://portal.example.gov.cn/hook", ["203.0.113.9"], "reserved"),  # TEST-NET-3 is not global
+        ("https://portal.example.gov.cn/hook", ["8.8.8.8"], None),
+        ("https://localhost/hook", ["127.0.0.1"], "loopback"),
+        ("https://intranet/hook", ["10.1.2.3"], "private"),
+        ("https://meta/hook", ["169.254.169.254"], "link-local"),
+        ("https://v6/hook", ["::1"], "loopback"),
+        ("http://portal.example.gov.cn/hook", ["8.8.8.8"], "https"),
+        ("https://user:pw@portal.example.gov.cn/hook", ["8.8.8.8"], "credentials"),
+        ("ftp://portal.example.gov.cn/hook", ["8.8.8.8"], "http(s)"),
+        ("https://nowhere.invalid/hook", [], "resolve"),
+    ],
+)
+def test_webhook_targets_on_private_ranges_are_refused(
+    url: str, addresses: list[str], refused_because: str | None
+) -> None:
+    problem = target_problem(url, addresses, allow_private=False)
+    if refused_because is None:
+        assert problem is None
+    else:
+        assert problem is not None and refused_because in problem
+
+
+def test_private_targets_are_allowed_only_by_the_admin_setting() -> None:
+    assert target_problem("http://127.0.0.1:9999/hook", ["127.0.0.1"], allow_private=True) is None
+
+
+def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
+    rng = random.Random(7)
+    delays = [retry_delay(n, base_seconds=5, cap_seconds=3600, rng=rng) for n in range(1, 12)]
+    assert all(5 * 2 ** (n - 1) / 2 <= d <= 5 * 2 ** (n - 1) for n, d in zip(range(1, 8), delays, strict=False))
+    assert 1800 <= delays[-1] <= 3600  # capped: 5 s · 2^10 would be 5120 s
+
+
+def test_audit_chain_detects_a_changed_or_removed_entry() -> None:
+    entries = [
+        AuditEntry(i, f"2026-11-26T00:00:0{i}Z", "k1", "PUT /v1/zones/{zone_code}", f"/v1/zones/Z{i}", 201, f"r{i}")
+        for i in range(1, 5)
+    ]
+    chain, previous = [], GENESIS
+    for entry in entries:
+        digest = entry_hash(entry, previous)
+        chain.append((entry, previous, digest))
+        previous = digest
+
+    tampered = list(chain)
+    e, p, h = tampered[1]
+    tampered[1] = (AuditEntry(e.seq, e.at, e.key_id, e.action, e.resource, 200, e.request_id), p, h)
+
+    assert first_break(chain) is None
+    assert first_break(tampered) == 2
+    assert first_break(chain[:1] + chain[2:]) == 3
+    assert first_break(chain[2:], previous=chain[1][2]) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "language"), [("zh-CN", "zh"), ("zh-Hans;q=0.9", "zh"), ("en-US,zh;q=0.5", "en"), ("", "en")]
+)
+def test_accept_language_picks_chinese_only_when_preferred(header: str, language: str) -> None:
+    assert preferred_language(header) == language
