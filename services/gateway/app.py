@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.wait(tasks, timeout=5)
             await app.state.bus.close()
             await app.state.backends.close()
+            app.state.audit.writer.close()
             app.state.engine.dispose()
 
     app = FastAPI(
