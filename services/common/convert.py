@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from gaoxin.types.v1 import types_pb2
+
+from services.common.policy.clauses import clause
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -45,3 +47,14 @@ def date_from_pb(value: types_pb2.Date) -> date | None:
     if value.year == 0 and value.month == 0 and value.day == 0:
         return None
     return date(value.year, value.month, value.day)
+
+
+def clause_to_pb(number: int) -> types_pb2.ClauseRef:
+    """A clause of the policy as a decision cites it: number, label and its own words."""
+    cited = clause(number)
+    return types_pb2.ClauseRef(number=cited.number, label=cited.label, text=cited.text)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back for timezone-aware columns; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

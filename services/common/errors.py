@@ -35,6 +35,15 @@ class InvalidArgument(DomainError):
 
 
 @dataclass
+class MalformedInput(DomainError):
+    """A body that cannot be read at all (not UTF-8, not JSON, broken CSV quoting). Same gRPC status as
+    InvalidArgument; the gateway answers 400 for it, as for any unparseable body, instead of 422."""
+
+    code: str = "malformed_body"
+    status: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
+
+
+@dataclass
 class NotFound(DomainError):
     code: str = "not_found"
     status: grpc.StatusCode = grpc.StatusCode.NOT_FOUND

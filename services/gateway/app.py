@@ -28,11 +28,26 @@ from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, k
 from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.problems import Problem, ProblemResponse, problem_response
-from services.gateway.routes import audit, awards, keys, ops, policy, talent, webhooks, zones
+from services.gateway.routes import (
+    audit,
+    awards,
+    enterprises,
+    evaluations,
+    indicators,
+    keys,
+    ops,
+    policy,
+    talent,
+    webhooks,
+    zones,
+)
 from services.gateway.webhooks import WebhookDispatcher
 from services.gateway.webhooks import subscriptions as webhook_subscriptions
 
 log = logging.getLogger(__name__)
+
+# A batch of 10,000 bad rows answers with the first 1,000 problems, not a 10,000-entry document.
+MAX_LISTED_ERRORS = 1000
 
 DESCRIPTION = """
 The open API of Lianyungang's 连政发〔2021〕25号 (high-tech-zone policy) as code.
@@ -114,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain_error)  # type: ignore[arg-type]
-    for module in (zones, awards, talent, policy, keys, webhooks, audit, ops):
+    for module in (zones, enterprises, indicators, evaluations, awards, talent, policy, keys, webhooks, audit, ops):
         app.include_router(module.router)
     openapi.install(app)
     return app
@@ -132,12 +147,14 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(Problem(400, "the request body is not valid JSON", "malformed_body"))
+    listed = errors[:MAX_LISTED_ERRORS]
+    more = f"; the first {len(listed)} are listed" if len(errors) > len(listed) else ""
     return problem_response(
         Problem(
             422,
-            f"{len(errors)} invalid field(s)",
+            f"{len(errors)} invalid field(s){more}",
             "validation_failed",
-            [{"location": list(e["loc"]), "message": e["msg"]} for e in errors],
+            [{"location": list(e["loc"]), "message": e["msg"]} for e in listed],
         )
     )
 

@@ -33,12 +33,27 @@ HTTP_STATUS = {
 }
 
 
+# A refused 100,000-row batch lists up to 1,000 violations in trailing metadata (~100 KB), past gRPC's 16 KB
+# default; batches themselves are up to tens of MB.
+CHANNEL_OPTIONS = [
+    ("grpc.max_metadata_size", 4 * 1024 * 1024),
+    ("grpc.absolute_max_metadata_size", 4 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+# Error codes of requests that could not be parsed at all: 400, where other INVALID_ARGUMENTs are 422.
+MALFORMED_CODES = {"malformed_body"}
+
+
 class Backends:
     """One channel per domain service, created inside the running event loop (grpc#32480)."""
 
     def __init__(self, settings: Settings) -> None:
         self.deadline = settings.grpc_deadline_seconds
-        self.channels = {name: grpc.aio.insecure_channel(settings.grpc_addr(name)) for name in DOMAIN_SERVICES}
+        self.channels = {
+            name: grpc.aio.insecure_channel(settings.grpc_addr(name), options=CHANNEL_OPTIONS)
+            for name in DOMAIN_SERVICES
+        }
         self.indicators = indicators_pb2_grpc.IndicatorsServiceStub(self.channels["indicators"])
         self.rewards = rewards_pb2_grpc.RewardsServiceStub(self.channels["rewards"])
         self.talent = talent_pb2_grpc.TalentServiceStub(self.channels["talent"])
@@ -48,14 +63,17 @@ class Backends:
         method: Callable[..., Awaitable[Resp]],
         request: Any,
         path_fields: Mapping[str, tuple[str, ...]] | None = None,
+        deadline_seconds: float | None = None,
     ) -> Resp:
-        """Call with the request id and a deadline; a gRPC error becomes a Problem.
+        """Call with the request id and a deadline (the configured one, or `deadline_seconds` when longer); a
+        gRPC error becomes a Problem.
 
         `path_fields` maps request fields that came from the URL to their location, so a violation on
         `zone_code` is reported at ["path", "zone_code"] rather than in the body.
         """
+        deadline = max(deadline_seconds or 0.0, self.deadline)
         try:
-            return await method(request, timeout=self.deadline, metadata=((REQUEST_ID_HEADER, request_id_var.get()),))
+            return await method(request, timeout=deadline, metadata=((REQUEST_ID_HEADER, request_id_var.get()),))
         except grpc.aio.AioRpcError as exc:
             raise problem_from_rpc_error(exc, path_fields or {}) from exc
 
@@ -78,8 +96,8 @@ class Backends:
 
 def problem_from_rpc_error(exc: grpc.aio.AioRpcError, path_fields: Mapping[str, tuple[str, ...]]) -> Problem:
     code = exc.code()
-    status = HTTP_STATUS.get(code, 500)
     trailers = dict(exc.trailing_metadata() or ())
+    status = 400 if trailers.get(ERROR_CODE_KEY) in MALFORMED_CODES else HTTP_STATUS.get(code, 500)
     errors = [
         {
             "location": list(path_fields.get(str(v.location[0]), ("body",)))

@@ -6,7 +6,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 
 def _iso_date_only(value: object) -> object:
@@ -117,6 +126,244 @@ class Award(BaseModel):
 class AwardPage(BaseModel):
     items: list[Award]
     next_page_token: str | None
+
+
+# --- counties: designations (clause 二十五) --------------------------------------------------------------------
+
+Programme = Literal["innovation_pilot", "ip_pilot", "ip_demonstration"]
+
+
+class DesignationIn(Strict):
+    programme: Programme = Field(description="创新型试点 | 知识产权试点 | 知识产权示范", examples=["ip_pilot"])
+    level: Level
+    listed_on: IsoDate
+
+
+class DesignationOut(BaseModel):
+    programme: Programme
+    level: Level
+    listed_on: date
+
+
+class CountyDetail(BaseModel):
+    county_code: str
+    name: str
+    designations: list[DesignationOut] = Field(description="oldest first")
+
+
+class DesignationRecorded(DesignationOut):
+    county_code: str
+    created: bool = Field(description="false when this very listing had been recorded before (no new event)")
+    county: CountyDetail
+
+
+# --- enterprises --------------------------------------------------------------------------------------------
+
+
+class CertificateIn(Strict):
+    number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+    issued_on: IsoDate
+
+
+class EnterpriseIn(Strict):
+    credit_code: str = Field(
+        max_length=64,
+        description="18-character unified social credit code; both check characters are verified",
+        examples=["913207063F0WTCDK3T"],
+    )
+    name: str = Field(max_length=200)
+    zone_code: str = Field(max_length=64)
+    above_scale: StrictBool = Field(description="规模以上 (above designated size)")
+    hitech_certificate: CertificateIn | None = None
+
+
+class EnterpriseBatchIn(Strict):
+    enterprises: list[EnterpriseIn] = Field(min_length=1, max_length=10_000)
+
+
+class EnterpriseBatchResult(BaseModel):
+    created: int
+    updated: int
+
+
+class CertificateOut(BaseModel):
+    number: str
+    issued_on: date
+    valid_until: date = Field(description="last valid day, inclusive: the third anniversary of issued_on")
+
+
+class Enterprise(BaseModel):
+    credit_code: str
+    name: str
+    zone_code: str
+    above_scale: bool
+    hitech: bool = Field(description="a high-tech certificate is valid today (China)")
+    hitech_certificate: CertificateOut | None = Field(description="the latest certificate pushed")
+
+
+# --- indicators ---------------------------------------------------------------------------------------------
+
+DecimalText = Annotated[str, Field(description="exact decimal as a string", examples=["0.07"])]
+
+
+class Names(BaseModel):
+    zh: str
+    en: str
+
+
+class Target(BaseModel):
+    level: Level
+    op: Literal[">=", ">"] = Field(description="'>=' for 以上 (the number included), '>' for 超过 (excluded)")
+    threshold: DecimalText
+    year: int = Field(description="the target year", examples=[2025])
+    clause: ClauseRef
+    version: int
+    effective_from: date
+
+
+class Indicator(BaseModel):
+    code: str
+    name: Names
+    unit: Literal["万元", "count", "fraction"]
+    kind: Literal["raw", "derived"]
+    formula: str | None = Field(description="derived only, e.g. 'rd_expenditure / gdp'")
+    numerator: str | None
+    denominator: str | None
+    targets: list[Target]
+    clause: ClauseRef
+
+
+class IndicatorList(BaseModel):
+    items: list[Indicator]
+    next_page_token: str | None
+
+
+class ValueBatchResult(BaseModel):
+    accepted: int = Field(description="values in the batch, all stored")
+    created: int = Field(description="values for a (zone, indicator, year) that had none")
+    revised: int = Field(description="values that replaced a different one, which is kept as a revision")
+    unchanged: int = Field(description="values equal to the one held: no revision")
+    batch_id: str
+
+
+class RawValue(BaseModel):
+    indicator: str
+    unit: str
+    value: DecimalText | None = Field(description="null when the zone reported none for the year")
+    source: str | None
+    recorded_at: datetime | None
+    revisions: int = Field(description="earlier values this one replaced")
+    batch_id: str | None
+
+
+class DerivedValue(BaseModel):
+    indicator: str
+    value: DecimalText | None = Field(description="the ratio, rounded to 10 places; null when not computable")
+    target: Target | None = Field(description="null when the zone has no level at the end of the year")
+    status: Literal["met", "not_met", "not_computable"] = Field(description="decided on the exact ratio")
+    explanation: str
+
+
+class ZoneIndicators(BaseModel):
+    zone_code: str
+    year: int
+    level: Level | None = Field(description="the zone's level on 31 December of `year`")
+    raw: list[RawValue]
+    derived: list[DerivedValue]
+
+
+class ValueVersion(BaseModel):
+    version: int
+    value: DecimalText
+    source: str
+    batch_id: str
+    recorded_at: datetime
+    superseded_at: datetime | None = Field(description="null for the current value")
+
+
+class ValueRevisions(BaseModel):
+    zone_code: str
+    indicator: str
+    year: int
+    versions: list[ValueVersion] = Field(description="oldest first; the last is current")
+
+
+# --- evaluations (clauses 二十五, 二十六) -------------------------------------------------------------------------
+
+
+class RankIn(Strict):
+    zone_code: str = Field(max_length=64)
+    rank: StrictInt = Field(ge=-(2**31), le=2**31 - 1, description="positive; unique in the ranking")
+
+
+class RankingIn(Strict):
+    ranks: list[RankIn] = Field(max_length=5_000)
+    field_size: StrictInt | None = Field(
+        None,
+        ge=-(2**31),
+        le=2**31 - 1,
+        description="how many zones the official ranking ranks in all (e.g. 178 national zones); "
+        "default: the largest rank. Clause 二十六's shares are taken of it.",
+    )
+
+
+class RankOut(BaseModel):
+    zone_code: str
+    rank: int
+    historical_best: int | None = Field(description="best official rank at this level in the years before; or null")
+    advance: int | None = Field(description="historical_best - rank (positive: places gained); null without one")
+    composite_score: DecimalText | None = Field(description="0-100; null when any of the three ratios is missing")
+
+
+class CompositeMethod(BaseModel):
+    weight_set_version: str
+    weights: dict[str, DecimalText]
+    normalisation: str
+
+
+class Ranking(BaseModel):
+    year: int
+    level: Level
+    field_size: int
+    published_at: datetime
+    composite: CompositeMethod
+    ranks: list[RankOut] = Field(description="by rank")
+
+
+class RankingPublished(Ranking):
+    replaced: bool = Field(description="an earlier ranking of this year and level was replaced")
+    changed: bool = Field(description="false when the identical ranking was pushed again (no event)")
+    dropped_zone_codes: list[str]
+
+
+class ZoneConsequence(BaseModel):
+    zone_code: str
+    rank: int
+    outcome: Literal["support", "none", "restrict"]
+    measures: list[Literal["land_quota_restricted", "notice_and_interview", "rectification"]]
+
+
+class Consequences(BaseModel):
+    year: int
+    level: Level
+    field_size: int
+    support_count: int
+    restrict_count: int
+    parameter_version: str | None
+    explanation: str
+    clause: ClauseRef
+    zones: list[ZoneConsequence]
+
+
+class PastRank(BaseModel):
+    year: int
+    level: Level
+    rank: int
+
+
+class RankHistory(BaseModel):
+    zone_code: str
+    items: list[PastRank] = Field(description="every official rank, oldest first")
 
 
 # --- Talent (clause 五) -----------------------------------------------------------------------------------------

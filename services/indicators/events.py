@@ -1,4 +1,4 @@
-"""Events the indicators service publishes (through its outbox)."""
+"""Events the indicators service publishes (through its outbox, in the transaction of the change)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ from gaoxin.events.v1 import events_pb2
 from gaoxin.types.v1 import types_pb2
 from sqlalchemy.engine import Connection
 
-from services.common.convert import date_to_pb, level_to_pb
+from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.common.outbox import add_event, new_event_meta
-from services.indicators.domain.registry import Recognition
+from services.indicators.domain.ranking import RankEntry
+from services.indicators.domain.registry import Designation, Recognition
+from services.indicators.domain.values import Plan
 from services.indicators.store import outbox
 
 PRODUCER = "indicators"
 ZONE_RECOGNIZED = "gaoxin.indicators.zone_recognized.v1"
+COUNTY_DESIGNATED = "gaoxin.indicators.county_designated.v1"
+INDICATOR_VALUES_ACCEPTED = "gaoxin.indicators.indicator_values_accepted.v1"
+RANKING_PUBLISHED = "gaoxin.indicators.ranking_published.v1"
 
 
 def recognition_to_pb(recognition: Recognition) -> types_pb2.Recognition:
@@ -38,3 +43,48 @@ def stage_zone_recognized(
         history=[recognition_to_pb(r) for r in history],
     )
     return add_event(conn, outbox, ZONE_RECOGNIZED, event)
+
+
+def stage_county_designated(conn: Connection, county_code: str, designation: Designation) -> str:
+    event = events_pb2.CountyDesignated(
+        meta=new_event_meta(PRODUCER),
+        county_code=county_code,
+        programme=designation.programme,
+        level=level_to_pb(designation.level),
+        listed_on=date_to_pb(designation.listed_on),
+    )
+    return add_event(conn, outbox, COUNTY_DESIGNATED, event)
+
+
+def stage_values_accepted(conn: Connection, batch_id: str, accepted: int, plan: Plan, source: str) -> str:
+    """One event for the whole batch, naming what it touched, so a consumer can re-read just those zones."""
+    changed = [row.key for row in plan.new] + [row.key for row, _ in plan.revised]
+    event = events_pb2.IndicatorValuesAccepted(
+        meta=new_event_meta(PRODUCER),
+        batch_id=batch_id,
+        accepted=accepted,
+        revised=len(plan.revised),
+        zone_codes=sorted({zone_code for zone_code, _, _ in changed}),
+        years=sorted({year for _, _, year in changed}),
+        source=source,
+    )
+    return add_event(conn, outbox, INDICATOR_VALUES_ACCEPTED, event)
+
+
+def stage_ranking_published(
+    conn: Connection,
+    year: int,
+    level: ZoneLevel,
+    entries: Sequence[RankEntry],
+    replaced: bool,
+    dropped: Sequence[str],
+) -> str:
+    event = events_pb2.RankingPublished(
+        meta=new_event_meta(PRODUCER),
+        year=year,
+        level=level_to_pb(level),
+        ranks=[events_pb2.RankingPublished.Entry(zone_code=e.zone_code, rank=e.rank) for e in entries],
+        replaced=replaced,
+        dropped_zone_codes=list(dropped),
+    )
+    return add_event(conn, outbox, RANKING_PUBLISHED, event)

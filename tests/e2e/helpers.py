@@ -33,3 +33,26 @@ def awards_of(api: httpx.Client, code: str) -> list[dict[str, Any]]:
     assert reply.status_code == 200, reply.text
     items: list[dict[str, Any]] = reply.json()["items"]
     return items
+
+
+# Rankings are per (year, level) across the one platform the session shares: each test takes years of its own.
+_years = itertools.count(2040)
+
+
+def unique_years(count: int) -> list[int]:
+    return [next(_years) for _ in range(count)]
+
+
+def create_recognised_zone(api: httpx.Client, prefix: str, level: str, on: str = "2020-01-01") -> str:
+    zone = unique_zone_code(prefix)
+    create_zone(api, zone)
+    reply = recognize(api, zone, level, on)
+    assert reply.status_code == 201, reply.text
+    return zone
+
+
+def push_csv(api: httpx.Client, *lines: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    body = "zone_code,indicator,year,value,source\n" + "".join(line + "\n" for line in lines)
+    return api.post(
+        "/v1/indicator-values:batch", content=body.encode(), headers={"Content-Type": "text/csv", **(headers or {})}
+    )

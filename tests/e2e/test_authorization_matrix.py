@@ -19,6 +19,7 @@ PATH_VALUES = {
     "credit_code": "91320700MA1XXXXXX0",
     "year": "2024",
     "level": "national",
+    "indicator": "gdp",
     "number": "25",
     "key_id": "0123456789ab",
     "webhook_id": "wh_" + "0" * 24,

@@ -8,6 +8,7 @@ from services.common.convert import ZoneLevel
 from services.indicators.domain.registry import (
     Recognition,
     check_county_code,
+    check_programme,
     check_recognition_date,
     check_zone_code,
     level_on,
@@ -54,3 +55,15 @@ def test_recognition_date_bounds() -> None:
     assert check_recognition_date(date(1988, 1, 1), today) == []
     assert check_recognition_date(date(1987, 12, 31), today)[0].location == ("recognized_on",)
     assert "future" in check_recognition_date(date(2026, 11, 27), today)[0].message
+
+
+@pytest.mark.parametrize(
+    ("programme", "ok"), [("innovation_pilot", True), ("ip_pilot", True), ("ip_demonstration", True), ("ip", False)]
+)
+def test_programme_is_one_of_the_three_pilots(programme: str, ok: bool) -> None:
+    assert (check_programme(programme) == []) is ok
+
+
+def test_designation_date_is_located_at_listed_on() -> None:
+    today = date(2026, 11, 26)
+    assert check_recognition_date(date(2026, 11, 27), today, ("listed_on",))[0].location == ("listed_on",)

@@ -16,7 +16,10 @@ from services.gateway.idempotency import idempotent
 from services.gateway.schemas import (
     County,
     CountyCode,
+    CountyDetail,
     CountyIn,
+    DesignationIn,
+    DesignationRecorded,
     IsoDate,
     RecognitionIn,
     RecognitionRecorded,
@@ -43,6 +46,17 @@ def zone_json(zone: pb.Zone) -> dict[str, Any]:
         "parks": list(zone.parks),
         "level": level.value if level else None,
         "recognitions": [{"level": _level(r.level), "recognized_on": _iso(r.recognized_on)} for r in zone.recognitions],
+    }
+
+
+def county_json(county: pb.CountyDetail) -> dict[str, Any]:
+    return {
+        "county_code": county.county.county_code,
+        "name": county.county.name,
+        "designations": [
+            {"programme": d.programme, "level": _level(d.level), "listed_on": _iso(d.listed_on)}
+            for d in county.designations
+        ],
     }
 
 
@@ -74,6 +88,48 @@ async def put_county(
             {"county_code": reply.county.county_code, "name": reply.county.name},
             status_code=201 if reply.created else 200,
         )
+
+    return await idempotent(request, caller.key_id, produce)
+
+
+@router.get("/counties/{county_code}", response_model=CountyDetail, summary="A county/district and its designations")
+async def get_county(county_code: CountyCodePath, backend: Backend, caller: Reader) -> dict[str, Any]:
+    reply = await backend.call(backend.indicators.GetCounty, pb.GetCountyRequest(county_code=county_code), COUNTY_PATH)
+    return county_json(reply)
+
+
+@router.post(
+    "/counties/{county_code}/designations",
+    response_model=DesignationRecorded,
+    status_code=201,
+    responses={200: {"model": DesignationRecorded, "description": "already recorded; nothing changed"}},
+    summary="List a county in a pilot programme (创新型试点, 知识产权试点/示范)",
+)
+async def post_designation(
+    county_code: CountyCodePath, body: DesignationIn, request: Request, backend: Backend, caller: Writer
+) -> Response:
+    async def produce() -> Response:
+        reply = await backend.call(
+            backend.indicators.RecordDesignation,
+            pb.RecordDesignationRequest(
+                county_code=county_code,
+                designation=pb.Designation(
+                    programme=body.programme,
+                    level=level_to_pb(ZoneLevel(body.level)),
+                    listed_on=date_to_pb(body.listed_on),
+                ),
+            ),
+            COUNTY_PATH,
+        )
+        payload = {
+            "county_code": county_code,
+            "programme": body.programme,
+            "level": body.level,
+            "listed_on": body.listed_on.isoformat(),
+            "created": reply.created,
+            "county": county_json(reply.county),
+        }
+        return JSONResponse(payload, status_code=201 if reply.created else 200)
 
     return await idempotent(request, caller.key_id, produce)
 

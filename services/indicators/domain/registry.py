@@ -1,4 +1,4 @@
-"""Zones, counties and recognitions (clauses 三, 十七, 二十三): pure rules, no I/O."""
+"""Zones, counties, recognitions and county designations (clauses 三, 十七, 二十三, 二十五): pure rules, no I/O."""
 
 from __future__ import annotations
 
@@ -14,11 +14,22 @@ COUNTY_CODE = re.compile(r"^\d{6}$")  # statistical division code (行政区划�
 ZONE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # The first national high-tech zones date from 1988; anything earlier is a typo.
 EARLIEST_RECOGNITION = date(1988, 1, 1)
+# County pilot programmes (clause 二十五): 创新型试点, 知识产权试点, 知识产权示范.
+PROGRAMMES = ("innovation_pilot", "ip_pilot", "ip_demonstration")
 
 
 @dataclass(frozen=True, order=True)
 class Recognition:
     recognized_on: date
+    level: ZoneLevel
+
+
+@dataclass(frozen=True, order=True)
+class Designation:
+    """A county listed in a pilot programme at a level on a date; the four together identify the listing."""
+
+    listed_on: date
+    programme: str
     level: ZoneLevel
 
 
@@ -46,8 +57,15 @@ def check_name(name: str, location: tuple[str | int, ...] = ("name",)) -> list[F
     return [FieldViolation(location, "must be a non-blank name of at most 200 characters")]
 
 
-def check_recognition_date(recognized_on: date, today: date) -> list[FieldViolation]:
-    location: tuple[str | int, ...] = ("recognized_on",)
+def check_programme(programme: str) -> list[FieldViolation]:
+    if programme in PROGRAMMES:
+        return []
+    return [FieldViolation(("programme",), f"must be one of {', '.join(PROGRAMMES)}")]
+
+
+def check_recognition_date(
+    recognized_on: date, today: date, location: tuple[str | int, ...] = ("recognized_on",)
+) -> list[FieldViolation]:
     if recognized_on < EARLIEST_RECOGNITION:
         return [FieldViolation(location, f"must be on or after {EARLIEST_RECOGNITION.isoformat()}")]
     if recognized_on > today:

@@ -39,6 +39,16 @@ class IndicatorsServiceStub:
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertCountyRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertCountyResponse.FromString,
                 _registered_method=True)
+        self.GetCounty = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetCounty',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetCountyRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.CountyDetail.FromString,
+                _registered_method=True)
+        self.RecordDesignation = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/RecordDesignation',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordDesignationRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordDesignationResponse.FromString,
+                _registered_method=True)
         self.UpsertZone = channel.unary_unary(
                 '/gaoxin.indicators.v1.IndicatorsService/UpsertZone',
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertZoneRequest.SerializeToString,
@@ -59,13 +69,87 @@ class IndicatorsServiceStub:
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordRecognitionRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordRecognitionResponse.FromString,
                 _registered_method=True)
+        self.UpsertEnterprises = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/UpsertEnterprises',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertEnterprisesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertEnterprisesResponse.FromString,
+                _registered_method=True)
+        self.GetEnterprise = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetEnterprise',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetEnterpriseRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Enterprise.FromString,
+                _registered_method=True)
+        self.LocateEnterprise = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/LocateEnterprise',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseResponse.FromString,
+                _registered_method=True)
+        self.ListIndicators = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/ListIndicators',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsResponse.FromString,
+                _registered_method=True)
+        self.IngestIndicatorValues = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/IngestIndicatorValues',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesResponse.FromString,
+                _registered_method=True)
+        self.StreamIndicatorValues = channel.stream_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/StreamIndicatorValues',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesResponse.FromString,
+                _registered_method=True)
+        self.GetZoneIndicators = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetZoneIndicators',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetZoneIndicatorsRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ZoneIndicators.FromString,
+                _registered_method=True)
+        self.ListValueRevisions = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/ListValueRevisions',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListValueRevisionsRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ValueRevisions.FromString,
+                _registered_method=True)
+        self.PutRanking = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/PutRanking',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.PutRankingRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.PutRankingResponse.FromString,
+                _registered_method=True)
+        self.GetRanking = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetRanking',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankingRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Ranking.FromString,
+                _registered_method=True)
+        self.GetRankHistory = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetRankHistory',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoryRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistory.FromString,
+                _registered_method=True)
+        self.GetConsequences = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetConsequences',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetConsequencesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Consequences.FromString,
+                _registered_method=True)
 
 
 class IndicatorsServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def UpsertCounty(self, request, context):
-        """Create or rename a county/district.
+        """--- registry -------------------------------------------------------------------------------------------
+        Create or rename a county/district.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCounty(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDesignation(self, request, context):
+        """List a county in a pilot programme; publishes gaoxin.indicators.county_designated.v1.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,6 +181,93 @@ class IndicatorsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertEnterprises(self, request, context):
+        """--- enterprises ----------------------------------------------------------------------------------------
+        Batch upsert, validated whole (credit code with its GB 32100-2015 check digit): all or nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEnterprise(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LocateEnterprise(self, request, context):
+        """For the talent service: which zone is this enterprise in, and is it high-tech on a date?
+        An unknown enterprise is an answer (found = false), not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListIndicators(self, request, context):
+        """--- indicators -----------------------------------------------------------------------------------------
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestIndicatorValues(self, request, context):
+        """One batch, validated whole, all or nothing; one gaoxin.indicators.indicator_values_accepted.v1 per batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamIndicatorValues(self, request_iterator, context):
+        """The same for internal producers, streamed in chunks; the batch is the whole stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetZoneIndicators(self, request, context):
+        """Raw values, derived ratios, 2025 targets and their status for a zone and year.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListValueRevisions(self, request, context):
+        """Added: every version of one value (zone, indicator, year), oldest first, with its source and time, so the
+        revisions kept by ingestion can be read back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutRanking(self, request, context):
+        """--- evaluations ----------------------------------------------------------------------------------------
+        The official annual ranking of a level; replaces an earlier one for that year and level;
+        publishes gaoxin.indicators.ranking_published.v1.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRanking(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRankHistory(self, request, context):
+        """Every official rank of a zone, all years and levels, oldest first (the rewards service's input).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsequences(self, request, context):
+        """Clause 二十六: support / none / restrict per zone of a year's ranking.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IndicatorsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -104,6 +275,16 @@ def add_IndicatorsServiceServicer_to_server(servicer, server):
                     servicer.UpsertCounty,
                     request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertCountyRequest.FromString,
                     response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertCountyResponse.SerializeToString,
+            ),
+            'GetCounty': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCounty,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetCountyRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.CountyDetail.SerializeToString,
+            ),
+            'RecordDesignation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDesignation,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordDesignationRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordDesignationResponse.SerializeToString,
             ),
             'UpsertZone': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertZone,
@@ -124,6 +305,66 @@ def add_IndicatorsServiceServicer_to_server(servicer, server):
                     servicer.RecordRecognition,
                     request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordRecognitionRequest.FromString,
                     response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordRecognitionResponse.SerializeToString,
+            ),
+            'UpsertEnterprises': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertEnterprises,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertEnterprisesRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertEnterprisesResponse.SerializeToString,
+            ),
+            'GetEnterprise': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEnterprise,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetEnterpriseRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Enterprise.SerializeToString,
+            ),
+            'LocateEnterprise': grpc.unary_unary_rpc_method_handler(
+                    servicer.LocateEnterprise,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseResponse.SerializeToString,
+            ),
+            'ListIndicators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIndicators,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsResponse.SerializeToString,
+            ),
+            'IngestIndicatorValues': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestIndicatorValues,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesResponse.SerializeToString,
+            ),
+            'StreamIndicatorValues': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamIndicatorValues,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesResponse.SerializeToString,
+            ),
+            'GetZoneIndicators': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetZoneIndicators,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetZoneIndicatorsRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ZoneIndicators.SerializeToString,
+            ),
+            'ListValueRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListValueRevisions,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListValueRevisionsRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ValueRevisions.SerializeToString,
+            ),
+            'PutRanking': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutRanking,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.PutRankingRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.PutRankingResponse.SerializeToString,
+            ),
+            'GetRanking': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRanking,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankingRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Ranking.SerializeToString,
+            ),
+            'GetRankHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRankHistory,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoryRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistory.SerializeToString,
+            ),
+            'GetConsequences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsequences,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetConsequencesRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Consequences.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -153,6 +394,60 @@ class IndicatorsService:
             '/gaoxin.indicators.v1.IndicatorsService/UpsertCounty',
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertCountyRequest.SerializeToString,
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertCountyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCounty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetCounty',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetCountyRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.CountyDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDesignation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/RecordDesignation',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordDesignationRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordDesignationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -261,6 +556,330 @@ class IndicatorsService:
             '/gaoxin.indicators.v1.IndicatorsService/RecordRecognition',
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordRecognitionRequest.SerializeToString,
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RecordRecognitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertEnterprises(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/UpsertEnterprises',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertEnterprisesRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.UpsertEnterprisesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEnterprise(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetEnterprise',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetEnterpriseRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Enterprise.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LocateEnterprise(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/LocateEnterprise',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIndicators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/ListIndicators',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestIndicatorValues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/IngestIndicatorValues',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamIndicatorValues(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/StreamIndicatorValues',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.IngestIndicatorValuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetZoneIndicators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetZoneIndicators',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetZoneIndicatorsRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ZoneIndicators.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListValueRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/ListValueRevisions',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListValueRevisionsRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ValueRevisions.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutRanking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/PutRanking',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.PutRankingRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.PutRankingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRanking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetRanking',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankingRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Ranking.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRankHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetRankHistory',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoryRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsequences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetConsequences',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetConsequencesRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.Consequences.FromString,
             options,
             channel_credentials,
             insecure,

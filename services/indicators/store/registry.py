@@ -1,58 +1,17 @@
-"""Indicators service tables and queries (SQLAlchemy Core)."""
+"""Counties, designations, zones and recognitions: queries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Date,
-    DateTime,
-    ForeignKey,
-    String,
-    Table,
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from services.common.convert import ZoneLevel
-from services.common.db import new_metadata
-from services.common.inbox import inbox_table
-from services.common.outbox import outbox_table
-from services.indicators.domain.registry import Recognition
-
-metadata = new_metadata()
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
-
-counties = Table(
-    "counties",
-    metadata,
-    Column("county_code", String(6), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-zones = Table(
-    "zones",
-    metadata,
-    Column("zone_code", String(32), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("county_code", String(6), ForeignKey("counties.county_code"), nullable=False),
-    Column("parks", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-recognitions = Table(
-    "recognitions",
-    metadata,
-    Column("zone_code", String(32), ForeignKey("zones.zone_code"), primary_key=True),
-    Column("recognized_on", Date, primary_key=True),
-    Column("level", String(16), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-)
+from services.common.db import insert_ignoring_duplicates
+from services.indicators.domain.registry import Designation, Recognition, level_on
+from services.indicators.store.tables import counties, designations, recognitions, zones
 
 
 @dataclass(frozen=True)
@@ -76,6 +35,26 @@ def upsert_county(conn: Connection, county_code: str, name: str) -> bool:
         return True
     conn.execute(counties.update().where(counties.c.county_code == county_code).values(name=name, updated_at=now))
     return False
+
+
+def county_designations(conn: Connection, county_code: str) -> list[Designation]:
+    rows = conn.execute(select(designations).where(designations.c.county_code == county_code))
+    return sorted(Designation(r.listed_on, r.programme, ZoneLevel(r.level)) for r in rows)
+
+
+def add_designation(conn: Connection, county_code: str, designation: Designation) -> bool:
+    """False when this very listing was recorded before."""
+    return insert_ignoring_duplicates(
+        conn,
+        designations,
+        {
+            "county_code": county_code,
+            "programme": designation.programme,
+            "level": designation.level.value,
+            "listed_on": designation.listed_on,
+            "recorded_at": datetime.now(UTC),
+        },
+    )
 
 
 def upsert_zone(conn: Connection, zone_code: str, name: str, county_code: str, parks: list[str]) -> bool:
@@ -111,15 +90,38 @@ def list_zones(conn: Connection, after: str | None, limit: int) -> list[ZoneRow]
     if after is not None:
         query = query.where(zones.c.zone_code > after)
     rows = conn.execute(query).all()
-    history: dict[str, list[Recognition]] = {r.zone_code: [] for r in rows}
-    if history:
+    history = histories(conn, [r.zone_code for r in rows])
+    return [ZoneRow(r.zone_code, r.name, r.county_code, list(r.parks), history[r.zone_code]) for r in rows]
+
+
+def histories(conn: Connection, zone_codes: list[str]) -> dict[str, list[Recognition]]:
+    """Recognition histories, oldest first, of the registered zones among `zone_codes` (absent ones are left out)."""
+    history: dict[str, list[Recognition]] = {}
+    for chunk in chunks(zone_codes):
+        for code in conn.execute(select(zones.c.zone_code).where(zones.c.zone_code.in_(chunk))).scalars():
+            history[code] = []
         for rec in conn.execute(
-            select(recognitions)
-            .where(recognitions.c.zone_code.in_(list(history)))
-            .order_by(recognitions.c.recognized_on)
+            select(recognitions).where(recognitions.c.zone_code.in_(chunk)).order_by(recognitions.c.recognized_on)
         ):
             history[rec.zone_code].append(Recognition(rec.recognized_on, ZoneLevel(rec.level)))
-    return [ZoneRow(r.zone_code, r.name, r.county_code, list(r.parks), history[r.zone_code]) for r in rows]
+    return history
+
+
+def levels_on(conn: Connection, zone_codes: list[str], on: date) -> dict[str, ZoneLevel | None]:
+    """Each registered zone's level on a date (None: not recognised yet); unregistered zones are absent."""
+    return {code: level_on(history, on) for code, history in histories(conn, zone_codes).items()}
+
+
+def known_zones(conn: Connection, zone_codes: set[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(sorted(zone_codes)):
+        found.update(conn.execute(select(zones.c.zone_code).where(zones.c.zone_code.in_(chunk))).scalars())
+    return found
+
+
+def chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    """IN lists in pieces: SQLite caps bound parameters per statement."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def recognition_on(conn: Connection, zone_code: str, on: date) -> ZoneLevel | None:

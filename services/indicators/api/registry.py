@@ -1,50 +1,28 @@
-"""gRPC servicer of the indicators service: validates, then runs each unit of work in a worker thread."""
+"""Counties, their designations, zones and recognitions (clauses 三, 十七, 二十三, 二十五)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
 
-import grpc
 from gaoxin.indicators.v1 import indicators_pb2 as pb
-from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
-from gaoxin.types.v1 import types_pb2
-from sqlalchemy import Engine
 
-from services.common.convert import date_from_pb, level_from_pb, level_to_pb, today_in_china
+from services.common.convert import date_to_pb, level_from_pb, level_to_pb, today_in_china
 from services.common.db import reading, transaction
 from services.common.errors import Conflict, FieldViolation, InvalidArgument, NotFound
-from services.common.outbox import OutboxRelay
 from services.common.paging import decode_token, encode_token, page_size
 from services.indicators import store
+from services.indicators.api.base import Context, ServicerBase, date_arg, invalid
 from services.indicators.domain.registry import (
+    Designation,
     Recognition,
     check_county_code,
     check_name,
+    check_programme,
     check_recognition_date,
     check_zone_code,
     level_on,
 )
-from services.indicators.events import recognition_to_pb, stage_zone_recognized
-
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[object, object]
-
-
-def _invalid(violations: list[FieldViolation]) -> None:
-    if violations:
-        raise InvalidArgument(
-            "; ".join(f"{'.'.join(map(str, v.location))}: {v.message}" for v in violations), violations
-        )
-
-
-def _date_arg(value: types_pb2.Date, field: str) -> date | None:
-    try:
-        return date_from_pb(value)
-    except ValueError as exc:
-        raise InvalidArgument(f"{field} is not a valid date", [FieldViolation((field,), str(exc))]) from exc
+from services.indicators.events import recognition_to_pb, stage_county_designated, stage_zone_recognized
 
 
 def zone_to_pb(zone: store.ZoneRow, as_of: date) -> pb.Zone:
@@ -58,19 +36,20 @@ def zone_to_pb(zone: store.ZoneRow, as_of: date) -> pb.Zone:
     )
 
 
-class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
-    def __init__(self, engine: Engine, relay: OutboxRelay) -> None:
-        self.engine = engine
-        self.relay = relay
+def county_to_pb(county_code: str, name: str, designations: list[Designation]) -> pb.CountyDetail:
+    return pb.CountyDetail(
+        county=pb.County(county_code=county_code, name=name),
+        designations=[
+            pb.Designation(programme=d.programme, level=level_to_pb(d.level), listed_on=date_to_pb(d.listed_on))
+            for d in designations
+        ],
+    )
 
-    async def _write(self, work: Callable[[], T]) -> T:
-        result = await asyncio.to_thread(work)
-        self.relay.notify()
-        return result
 
+class RegistryApi(ServicerBase):
     async def UpsertCounty(self, request: pb.UpsertCountyRequest, context: Context) -> pb.UpsertCountyResponse:
         county = request.county
-        _invalid(check_county_code(county.county_code) + check_name(county.name))
+        invalid(check_county_code(county.county_code) + check_name(county.name))
 
         def work() -> bool:
             with transaction(self.engine) as conn:
@@ -79,6 +58,48 @@ class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
         created = await self._write(work)
         return pb.UpsertCountyResponse(county=county, created=created)
 
+    async def GetCounty(self, request: pb.GetCountyRequest, context: Context) -> pb.CountyDetail:
+        def work() -> pb.CountyDetail:
+            with reading(self.engine) as conn:
+                name = store.get_county(conn, request.county_code)
+                if name is None:
+                    raise NotFound(f"county {request.county_code} not found")
+                return county_to_pb(request.county_code, name, store.county_designations(conn, request.county_code))
+
+        return await self._read(work)
+
+    async def RecordDesignation(
+        self, request: pb.RecordDesignationRequest, context: Context
+    ) -> pb.RecordDesignationResponse:
+        given = request.designation
+        level = level_from_pb(given.level)
+        listed_on = date_arg(given.listed_on, "listed_on")
+        violations = check_programme(given.programme)
+        if level is None:
+            violations.append(FieldViolation(("level",), "must be 'provincial' or 'national'"))
+        if listed_on is None:
+            violations.append(FieldViolation(("listed_on",), "is required"))
+        else:
+            violations += check_recognition_date(listed_on, today_in_china(), ("listed_on",))
+        invalid(violations)
+        assert level is not None and listed_on is not None
+        designation = Designation(listed_on, given.programme, level)
+
+        def work() -> tuple[pb.CountyDetail, bool]:
+            with transaction(self.engine) as conn:
+                name = store.get_county(conn, request.county_code)
+                if name is None:
+                    raise NotFound(f"county {request.county_code} not found")
+                created = store.add_designation(conn, request.county_code, designation)
+                if created:
+                    stage_county_designated(conn, request.county_code, designation)
+                return county_to_pb(request.county_code, name, store.county_designations(conn, request.county_code)), (
+                    created
+                )
+
+        county, created = await self._write(work)
+        return pb.RecordDesignationResponse(county=county, created=created)
+
     async def UpsertZone(self, request: pb.UpsertZoneRequest, context: Context) -> pb.UpsertZoneResponse:
         parks = list(request.parks)
         violations = check_zone_code(request.zone_code) + check_name(request.name)
@@ -86,7 +107,7 @@ class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
         violations += [v for i, park in enumerate(parks) for v in check_name(park, ("parks", i))]
         if len(set(parks)) != len(parks):
             violations.append(FieldViolation(("parks",), "park names must be unique"))
-        _invalid(violations)
+        invalid(violations)
 
         def work() -> tuple[store.ZoneRow, bool]:
             with transaction(self.engine) as conn:
@@ -104,19 +125,19 @@ class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
         return pb.UpsertZoneResponse(zone=zone_to_pb(zone, today_in_china()), created=created)
 
     async def GetZone(self, request: pb.GetZoneRequest, context: Context) -> pb.Zone:
-        as_of = _date_arg(request.as_of, "as_of") or today_in_china()
+        as_of = date_arg(request.as_of, "as_of") or today_in_china()
 
         def work() -> store.ZoneRow | None:
             with reading(self.engine) as conn:
                 return store.get_zone(conn, request.zone_code)
 
-        zone = await asyncio.to_thread(work)
+        zone = await self._read(work)
         if zone is None:
             raise NotFound(f"zone {request.zone_code} not found")
         return zone_to_pb(zone, as_of)
 
     async def ListZones(self, request: pb.ListZonesRequest, context: Context) -> pb.ListZonesResponse:
-        as_of = _date_arg(request.as_of, "as_of") or today_in_china()
+        as_of = date_arg(request.as_of, "as_of") or today_in_china()
         limit = page_size(request.page_size)
         after = decode_token(request.page_token)
         if after is not None and not isinstance(after, str):
@@ -126,7 +147,7 @@ class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
             with reading(self.engine) as conn:
                 return store.list_zones(conn, after, limit + 1)
 
-        rows = await asyncio.to_thread(work)
+        rows = await self._read(work)
         page, more = rows[:limit], len(rows) > limit
         return pb.ListZonesResponse(
             zones=[zone_to_pb(z, as_of) for z in page],
@@ -137,13 +158,13 @@ class IndicatorsServicer(pb_grpc.IndicatorsServiceServicer):
         self, request: pb.RecordRecognitionRequest, context: Context
     ) -> pb.RecordRecognitionResponse:
         level = level_from_pb(request.recognition.level)
-        recognized_on = _date_arg(request.recognition.recognized_on, "recognized_on")
+        recognized_on = date_arg(request.recognition.recognized_on, "recognized_on")
         violations = [] if level else [FieldViolation(("level",), "must be 'provincial' or 'national'")]
         if recognized_on is None:
             violations.append(FieldViolation(("recognized_on",), "is required"))
         else:
             violations += check_recognition_date(recognized_on, today_in_china())
-        _invalid(violations)
+        invalid(violations)
         assert level is not None and recognized_on is not None
         recognition = Recognition(recognized_on, level)
 

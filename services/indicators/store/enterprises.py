@@ -1,0 +1,89 @@
+"""Enterprises and their high-tech certificates: queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from services.indicators.domain.enterprises import Certificate, EnterpriseRecord
+from services.indicators.store.registry import chunks
+from services.indicators.store.tables import enterprises, hitech_certificates
+
+
+def get_enterprise(conn: Connection, credit_code: str) -> EnterpriseRecord | None:
+    row = conn.execute(select(enterprises).where(enterprises.c.credit_code == credit_code)).first()
+    if row is None:
+        return None
+    certificates = conn.execute(
+        select(hitech_certificates.c.number, hitech_certificates.c.issued_on)
+        .where(hitech_certificates.c.credit_code == credit_code)
+        .order_by(hitech_certificates.c.issued_on)
+    )
+    return EnterpriseRecord(
+        row.credit_code,
+        row.name,
+        row.zone_code,
+        row.above_scale,
+        tuple(Certificate(c.number, c.issued_on) for c in certificates),
+    )
+
+
+def upsert_enterprises(conn: Connection, records: list[EnterpriseRecord]) -> tuple[int, int]:
+    """(created, updated). A pushed certificate is added to the enterprise's certificates; one with the same
+    issue date as a held one corrects its number."""
+    now = datetime.now(UTC)
+    codes = [r.credit_code for r in records]
+    existing: set[str] = set()
+    held: dict[tuple[str, object], str] = {}
+    for chunk in chunks(codes):
+        existing.update(
+            conn.execute(select(enterprises.c.credit_code).where(enterprises.c.credit_code.in_(chunk))).scalars()
+        )
+        for c in conn.execute(select(hitech_certificates).where(hitech_certificates.c.credit_code.in_(chunk))):
+            held[(c.credit_code, c.issued_on)] = c.number
+    rows = [
+        {"credit_code": r.credit_code, "name": r.name, "zone_code": r.zone_code, "above_scale": r.above_scale}
+        for r in records
+    ]
+    new = [{**row, "updated_at": now} for row in rows if row["credit_code"] not in existing]
+    changed = [
+        {**{f"b_{k}": v for k, v in row.items()}, "updated_at": now} for row in rows if row["credit_code"] in existing
+    ]
+    if new:
+        conn.execute(enterprises.insert(), new)
+    if changed:
+        conn.execute(
+            enterprises.update()
+            .where(enterprises.c.credit_code == bindparam("b_credit_code"))
+            .values(
+                name=bindparam("b_name"),
+                zone_code=bindparam("b_zone_code"),
+                above_scale=bindparam("b_above_scale"),
+                updated_at=bindparam("updated_at"),
+            ),
+            changed,
+        )
+    certificates = [(r.credit_code, c) for r in records for c in r.certificates]
+    added = [
+        {"credit_code": code, "issued_on": c.issued_on, "number": c.number, "recorded_at": now}
+        for code, c in certificates
+        if (code, c.issued_on) not in held
+    ]
+    corrected = [
+        {"b_credit_code": code, "b_issued_on": c.issued_on, "b_number": c.number}
+        for code, c in certificates
+        if held.get((code, c.issued_on), c.number) != c.number
+    ]
+    if added:
+        conn.execute(hitech_certificates.insert(), added)
+    if corrected:
+        t = hitech_certificates.c
+        conn.execute(
+            hitech_certificates.update()
+            .where(t.credit_code == bindparam("b_credit_code"), t.issued_on == bindparam("b_issued_on"))
+            .values(number=bindparam("b_number")),
+            corrected,
+        )
+    return len(new), len(changed)

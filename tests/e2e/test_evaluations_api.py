@@ -1,0 +1,195 @@
+"""Official rankings, historical best, composite scores and clause 二十六 through the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from gaoxin.events.v1 import events_pb2
+
+from services.indicators.events import RANKING_PUBLISHED
+from services.platform import Platform
+from tests.e2e.conftest import eventually
+from tests.e2e.helpers import create_recognised_zone, push_csv, unique_years
+from tests.e2e.jetstream import published
+
+
+def put_ranking(api: httpx.Client, year: int, level: str, ranks: dict[str, int], **extra: Any) -> httpx.Response:
+    body = {"ranks": [{"zone_code": z, "rank": r} for z, r in ranks.items()], **extra}
+    return api.put(f"/v1/evaluations/{year}/rankings/{level}", json=body)
+
+
+def rankings_published(platform: Platform, year: int) -> list[events_pb2.RankingPublished]:
+    return [e for e in published(platform, RANKING_PUBLISHED, events_pb2.RankingPublished) if e.year == year]
+
+
+def test_ranking_reads_back_with_historical_best_and_advance(api: httpx.Client) -> None:
+    a, b = (create_recognised_zone(api, "K", "provincial") for _ in range(2))
+    first, second, third = unique_years(3)
+    assert put_ranking(api, first, "provincial", {a: 9, b: 4}).status_code == 201
+    assert put_ranking(api, second, "provincial", {a: 12}).status_code == 201
+
+    reply = put_ranking(api, third, "provincial", {a: 5, b: 6})
+
+    assert reply.status_code == 201
+    ranks = {r["zone_code"]: r for r in api.get(f"/v1/evaluations/{third}/rankings/provincial").json()["ranks"]}
+    assert (ranks[a]["rank"], ranks[a]["historical_best"], ranks[a]["advance"]) == (5, 9, 4)
+    assert (ranks[b]["rank"], ranks[b]["historical_best"], ranks[b]["advance"]) == (6, 4, -2)
+    history = api.get(f"/v1/zones/{a}/ranks").json()["items"]
+    assert [(h["year"], h["rank"]) for h in history] == [(first, 9), (second, 12), (third, 5)]
+
+
+def test_historical_best_compares_ranks_of_the_same_level_only(api: httpx.Client) -> None:
+    zone = create_recognised_zone(api, "K", "provincial", "2015-01-01")
+    assert api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2020-06-01"})
+    assert put_ranking(api, 2019, "provincial", {zone: 1}).status_code in (200, 201)
+    year = unique_years(1)[0]
+
+    assert put_ranking(api, year, "national", {zone: 80}, field_size=178).status_code == 201
+
+    entry = api.get(f"/v1/evaluations/{year}/rankings/national").json()["ranks"][0]
+    assert (entry["historical_best"], entry["advance"]) == (None, None)
+
+
+def test_identical_ranking_changes_nothing_and_replacement_lists_dropped_zones(
+    api: httpx.Client, platform: Platform
+) -> None:
+    a, b, c = (create_recognised_zone(api, "K", "national") for _ in range(3))
+    year = unique_years(1)[0]
+    put_ranking(api, year, "national", {a: 1, b: 2})
+
+    same = put_ranking(api, year, "national", {b: 2, a: 1})
+    replaced = put_ranking(api, year, "national", {a: 2, c: 1})
+
+    assert (same.status_code, same.json()["changed"], same.json()["replaced"]) == (200, False, False)
+    assert (replaced.status_code, replaced.json()["replaced"], replaced.json()["dropped_zone_codes"]) == (
+        200,
+        True,
+        [b],
+    )
+    events = eventually(lambda: [e for e in rankings_published(platform, year) if e.replaced])
+    everything = rankings_published(platform, year)
+    assert len(everything) == 2  # the identical re-push published nothing
+    assert (list(events[0].dropped_zone_codes), sorted((r.zone_code, r.rank) for r in events[0].ranks)) == (
+        [b],
+        sorted([(a, 2), (c, 1)]),
+    )
+
+
+def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client) -> None:
+    national = create_recognised_zone(api, "K", "national")
+    provincial = create_recognised_zone(api, "K", "provincial")
+    year = unique_years(1)[0]
+
+    reply = put_ranking(api, year, "national", {national: 0, provincial: 2, "GHOST-Z": 3})
+    duplicate = api.put(
+        f"/v1/evaluations/{year}/rankings/national",
+        json={"ranks": [{"zone_code": national, "rank": 1}, {"zone_code": national, "rank": 1}]},
+    )
+    bad_level = api.put(f"/v1/evaluations/{year}/rankings/city", json={"ranks": []})
+    bad_year = put_ranking(api, 1999, "national", {national: 1})
+
+    assert reply.status_code == 422
+    assert [(e["location"], e["message"]) for e in reply.json()["errors"]] == [
+        (["body", "ranks", 0, "rank"], "must be a positive integer"),
+        (["body", "ranks", 1, "zone_code"], f"zone {provincial} is provincial on {year}-12-31, not national"),
+        (["body", "ranks", 2, "zone_code"], "unknown zone 'GHOST-Z'"),
+    ]
+    assert duplicate.status_code == 422
+    assert {tuple(e["location"]) for e in duplicate.json()["errors"]} == {
+        ("body", "ranks", 1, "rank"),
+        ("body", "ranks", 1, "zone_code"),
+    }
+    assert (bad_level.status_code, bad_level.json()["errors"][0]["location"]) == (422, ["path", "level"])
+    assert (bad_year.status_code, bad_year.json()["errors"][0]["location"]) == (422, ["path", "year"])
+    assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
+
+
+def test_composite_score_ranks_zones_on_weighted_normalised_ratios(api: httpx.Client) -> None:
+    best, worst, missing = (create_recognised_zone(api, "S", "provincial") for _ in range(3))
+    year = unique_years(1)[0]
+    lines = []
+    for zone, (rd, gdp, out, total, ent, firms) in {
+        best: (8, 100, 90, 100, 50, 100),
+        worst: (4, 100, 50, 100, 40, 100),
+        missing: (9, 100, 95, 100, 60, 0),  # no enterprises: the share is not computable
+    }.items():
+        lines += [
+            f"{zone},rd_expenditure,{year},{rd},",
+            f"{zone},gdp,{year},{gdp},",
+            f"{zone},hitech_industry_output,{year},{out},",
+            f"{zone},above_scale_industrial_output,{year},{total},",
+            f"{zone},hitech_enterprises,{year},{ent},",
+            f"{zone},above_scale_enterprises,{year},{firms},",
+        ]
+    assert push_csv(api, *lines).status_code == 200
+
+    reply = put_ranking(api, year, "provincial", {best: 1, worst: 2, missing: 3})
+
+    scores = {r["zone_code"]: r["composite_score"] for r in reply.json()["ranks"]}
+    assert scores == {best: "100.00", worst: "0.00", missing: None}
+    composite = reply.json()["composite"]
+    assert composite["weight_set_version"] == "composite.weights@v1"
+    assert composite["weights"] == {
+        "hitech_enterprise_share": "0.35",
+        "hitech_output_share": "0.25",
+        "rd_intensity": "0.40",
+    }
+
+
+def test_consequences_support_the_top_and_restrict_the_bottom_tenth(api: httpx.Client) -> None:
+    zones = [create_recognised_zone(api, "Q", "national") for _ in range(4)]
+    year = unique_years(1)[0]
+    put_ranking(api, year, "national", dict(zip(zones, (1, 18, 19, 178), strict=True)), field_size=178)
+
+    reply = api.get(f"/v1/evaluations/{year}/consequences/national")
+
+    assert reply.status_code == 200
+    body = reply.json()
+    assert (body["field_size"], body["support_count"], body["restrict_count"]) == (178, 18, 18)
+    assert [(z["rank"], z["outcome"]) for z in body["zones"]] == [
+        (1, "support"),
+        (18, "support"),
+        (19, "none"),
+        (178, "restrict"),
+    ]
+    assert body["zones"][-1]["measures"] == ["land_quota_restricted", "notice_and_interview", "rectification"]
+    assert (body["clause"]["id"], body["parameter_version"]) == (26, "consequences@v1")
+    assert "限制新增土地指标，通报约谈，限期整改" in body["clause"]["text"]
+
+
+def test_ranking_of_one_zone_has_no_consequence(api: httpx.Client) -> None:
+    zone = create_recognised_zone(api, "Q", "provincial")
+    year = unique_years(1)[0]
+    put_ranking(api, year, "provincial", {zone: 1})
+
+    body = api.get(f"/v1/evaluations/{year}/consequences/provincial").json()
+
+    assert [(z["outcome"], z["measures"]) for z in body["zones"]] == [("none", [])]
+    assert (body["support_count"], body["restrict_count"]) == (0, 0)
+
+
+def test_ranking_before_the_policy_has_no_consequence(api: httpx.Client) -> None:
+    zones = [create_recognised_zone(api, "Q", "national", "2015-01-01") for _ in range(3)]
+    put_ranking(api, 2020, "national", dict(zip(zones, (1, 2, 3), strict=True)))
+
+    body = api.get("/v1/evaluations/2020/consequences/national").json()
+
+    assert {z["outcome"] for z in body["zones"]} == {"none"} and body["parameter_version"] is None
+    assert "2021-04-12" in body["explanation"]
+
+
+def test_consequences_and_ranking_without_a_ranking_are_404(api: httpx.Client) -> None:
+    year = unique_years(1)[0]
+    assert api.get(f"/v1/evaluations/{year}/consequences/national").status_code == 404
+    assert api.get(f"/v1/evaluations/{year}/rankings/provincial").status_code == 404
+
+
+def test_numbers_beyond_the_grpc_contract_are_422_not_500(api: httpx.Client) -> None:
+    huge_year = api.get("/v1/evaluations/2709863944439/consequences/provincial")
+    huge_rank = put_ranking(api, 2024, "national", {"ANY": 2**40})
+    huge_query = api.get("/v1/zones/ANY/indicators/gdp/revisions", params={"year": -3372002087})
+
+    assert (huge_year.status_code, huge_year.json()["errors"][0]["location"]) == (422, ["path", "year"])
+    assert (huge_rank.status_code, huge_rank.json()["errors"][0]["location"]) == (422, ["body", "ranks", 0, "rank"])
+    assert (huge_query.status_code, huge_query.json()["errors"][0]["location"]) == (422, ["query", "year"])

@@ -1,0 +1,169 @@
+"""The indicators service's internal gRPC calls over a real port: streamed ingestion for internal producers,
+the talent service's enterprise lookup, the rewards service's rank history."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import grpc
+import pytest
+from alembic import command
+from gaoxin.indicators.v1 import indicators_pb2 as pb
+from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
+from gaoxin.types.v1 import types_pb2
+from sqlalchemy import Engine
+
+from services.common.bus import Bus
+from services.common.convert import ZoneLevel, date_to_pb
+from services.common.db import make_engine, transaction
+from services.common.errors import VIOLATIONS_KEY, decode_violations
+from services.common.grpc_server import build_server
+from services.common.migrate import alembic_config
+from services.common.outbox import OutboxRelay
+from services.indicators import store
+from services.indicators.api import IndicatorsServicer
+from services.indicators.domain.ranking import RankEntry
+from services.indicators.domain.registry import Recognition
+from services.indicators.main import SERVICE_NAME
+from services.indicators.store import rankings as ranking_store
+
+Scenario = Callable[[pb_grpc.IndicatorsServiceStub], Awaitable[None]]
+CODE = "9144030071526726XG"
+
+
+@dataclass
+class Service:
+    engine: Engine
+    servicer: IndicatorsServicer
+
+    def run(self, scenario: Scenario) -> None:
+        """Serve on a free port and run `scenario` against a client of it."""
+
+        async def main() -> None:
+            server, _, port = await build_server(
+                [lambda s: pb_grpc.add_IndicatorsServiceServicer_to_server(self.servicer, s)],
+                [SERVICE_NAME],
+                "127.0.0.1:0",
+            )
+            await server.start()
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await scenario(pb_grpc.IndicatorsServiceStub(channel))
+            await server.stop(None)
+
+        asyncio.run(main())
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    url = f"sqlite:///{tmp_path / 'indicators.db'}"
+    command.upgrade(alembic_config("indicators", url), "head")
+    engine = make_engine(url)
+    with transaction(engine) as conn:
+        store.upsert_county(conn, "320706", "海州区")
+        store.upsert_zone(conn, "LYG", "连云港高新区", "320706", [])
+        store.add_recognition(conn, "LYG", Recognition(date(1997, 6, 1), ZoneLevel.PROVINCIAL))
+        store.add_recognition(conn, "LYG", Recognition(date(2015, 2, 16), ZoneLevel.NATIONAL))
+    yield Service(engine, IndicatorsServicer(engine, OutboxRelay(engine, store.outbox, Bus("nats://127.0.0.1:1", "-"))))
+    engine.dispose()
+
+
+async def chunks(*messages: pb.IngestIndicatorValuesRequest) -> AsyncIterator[pb.IngestIndicatorValuesRequest]:
+    for message in messages:
+        yield message
+
+
+def values(*rows: tuple[str, str, int, str]) -> pb.IngestIndicatorValuesRequest:
+    return pb.IngestIndicatorValuesRequest(
+        values=pb.IndicatorValueChunk(
+            values=[pb.IndicatorValue(zone_code=z, indicator=i, year=y, value=v) for z, i, y, v in rows]
+        ),
+        default_source="producer-x",
+    )
+
+
+def test_streamed_chunks_are_one_batch(service: Service) -> None:
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        reply = await stub.StreamIndicatorValues(
+            chunks(values(("LYG", "gdp", 2024, "100")), values(("LYG", "rd_expenditure", 2024, "7")))
+        )
+        assert (reply.accepted, reply.created) == (2, 2)
+        zone = await stub.GetZoneIndicators(pb.GetZoneIndicatorsRequest(zone_code="LYG", year=2024))
+        assert {d.indicator: d.status for d in zone.derived}["rd_intensity"] == "met"
+        assert {r.indicator: r.source for r in zone.raw}["gdp"] == "producer-x"
+
+    service.run(scenario)
+
+
+def test_streamed_csv_pieces_are_joined_and_errors_name_their_line(service: Service) -> None:
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        body = b"zone_code,indicator,year,value,source\nLYG,gdp,2024,1,\nLYG,gdp,2023,x,\n"
+        pieces = [pb.IngestIndicatorValuesRequest(csv=body[i : i + 7]) for i in range(0, len(body), 7)]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.StreamIndicatorValues(chunks(*pieces))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        violations = decode_violations(dict(refused.value.trailing_metadata() or ())[VIOLATIONS_KEY])
+        assert [v.location for v in violations] == [("line", 3, "value")]
+
+    service.run(scenario)
+
+
+def test_stream_mixing_values_and_csv_is_refused(service: Service) -> None:
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        mixed = chunks(values(("LYG", "gdp", 2024, "100")), pb.IngestIndicatorValuesRequest(csv=b"zone_code"))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.StreamIndicatorValues(mixed)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    service.run(scenario)
+
+
+def test_locate_enterprise_answers_zone_level_and_hitech_on_a_date(service: Service) -> None:
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        certificate = pb.HitechCertificate(number="GR2022", issued_on=date_to_pb(date(2022, 12, 1)))
+        enterprise = pb.Enterprise(
+            credit_code=CODE, name="某公司", zone_code="LYG", above_scale=True, hitech_certificate=certificate
+        )
+        await stub.UpsertEnterprises(pb.UpsertEnterprisesRequest(enterprises=[enterprise]))
+
+        async def locate(on: date) -> pb.LocateEnterpriseResponse:
+            return await stub.LocateEnterprise(pb.LocateEnterpriseRequest(credit_code=CODE, on=date_to_pb(on)))
+
+        last_day, after, early = (
+            await locate(date(2025, 12, 1)),
+            await locate(date(2025, 12, 2)),
+            await locate(date(2010, 1, 1)),
+        )
+        assert (last_day.found, last_day.zone_code, last_day.hitech, last_day.above_scale) == (True, "LYG", True, True)
+        assert last_day.zone_level == types_pb2.ZONE_LEVEL_NATIONAL and last_day.enterprise_name == "某公司"
+        assert after.hitech is False
+        assert (early.hitech, early.zone_level) == (False, types_pb2.ZONE_LEVEL_PROVINCIAL)
+        unknown = await stub.LocateEnterprise(pb.LocateEnterpriseRequest(credit_code="91110108551385082Q"))
+        assert unknown.found is False
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.LocateEnterprise(pb.LocateEnterpriseRequest(credit_code="91110108551385082A"))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    service.run(scenario)
+
+
+def test_rank_history_lists_every_official_rank_oldest_first(service: Service) -> None:
+    now = datetime.now(UTC)
+    with transaction(service.engine) as conn:
+        ranking_store.replace_ranking(conn, 2014, ZoneLevel.PROVINCIAL, [RankEntry(3, "LYG")], 0, now)
+        ranking_store.replace_ranking(conn, 2024, ZoneLevel.NATIONAL, [RankEntry(45, "LYG")], 178, now)
+
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        history = await stub.GetRankHistory(pb.GetRankHistoryRequest(zone_code="LYG"))
+        assert [(e.year, e.level, e.rank) for e in history.entries] == [
+            (2014, types_pb2.ZONE_LEVEL_PROVINCIAL, 3),
+            (2024, types_pb2.ZONE_LEVEL_NATIONAL, 45),
+        ]
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await stub.GetRankHistory(pb.GetRankHistoryRequest(zone_code="NOPE"))
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+    service.run(scenario)
