@@ -12,7 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import grpc
@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from services.common.convert import date_from_pb, date_to_pb, today_in_china
+from services.common.convert import as_utc, clause_to_pb, date_from_pb, date_to_pb, today_in_china
 from services.common.db import GroupCommitWriter, reading
 from services.common.errors import FieldViolation, NotFound
 from services.common.logs import request_id_var
@@ -65,22 +65,12 @@ TALENT_DECISIONS = Counter(
 LOOKUP_SHARE_OF_DEADLINE = 0.8
 
 
-def clause_ref(number: int, *, with_text: bool) -> types_pb2.ClauseRef:
-    cited = clause(number)
-    return types_pb2.ClauseRef(number=number, label=cited.label, text=cited.text if with_text else "")
-
-
 def _date(value: types_pb2.Date, location: tuple[str, ...], violations: list[FieldViolation]) -> date | None:
     try:
         return date_from_pb(value)
     except ValueError:
         violations.append(FieldViolation(location, "is not a valid date (YYYY-MM-DD)"))
         return None
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def decision_to_pb(d: Mapping[str, Any]) -> pb.Decision:
@@ -95,7 +85,9 @@ def decision_to_pb(d: Mapping[str, Any]) -> pb.Decision:
                 name=c["name"],
                 met=c["met"],
                 detail=c["detail"],
-                clause=clause_ref(c["clause"], with_text=False),
+                # Number and label only: the words this condition rests on are in `quote`, the clause's whole
+                # text (500 characters, six times a decision) one request away.
+                clause=types_pb2.ClauseRef(number=c["clause"], label=clause(c["clause"]).label),
                 quote=c["quote"],
             )
             for c in d["conditions"]
@@ -108,7 +100,7 @@ def decision_to_pb(d: Mapping[str, Any]) -> pb.Decision:
         inputs=d["inputs"],
         requested_by=d["requested_by"],
     )
-    decision.decided_at.FromDatetime(_utc(d["decided_at"]))
+    decision.decided_at.FromDatetime(as_utc(d["decided_at"]))
     result = d["result"]
     if d["check_name"] == WORK_PERMIT_AGE:
         decision.work_permit_age.CopyFrom(pb.WorkPermitAgeResult(**result))
@@ -139,9 +131,7 @@ class TalentServicer(pb_grpc.TalentServiceServicer):
     async def ListRules(self, request: pb.ListRulesRequest, context: Context) -> pb.ListRulesResponse:
         return pb.ListRulesResponse(
             rules=[
-                pb.TalentRule(
-                    rule=r.rule, summary=r.summary, clause=clause_ref(r.clause, with_text=True), quote=r.quote
-                )
+                pb.TalentRule(rule=r.rule, summary=r.summary, clause=clause_to_pb(r.clause), quote=r.quote)
                 for r in RULES
             ],
             rule_set_version=rule_set_on(today_in_china()).version,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from services.common.errors import Unavailable
+import grpc
+from gaoxin.indicators.v1 import indicators_pb2 as pb
+from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
+
+from services.common.convert import date_to_pb, level_from_pb
+from services.common.errors import VIOLATIONS_KEY, FieldViolation, InvalidArgument, Unavailable, decode_violations
+from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.talent.domain.checks import EnterpriseLocation
 
 
@@ -19,8 +25,35 @@ class EnterpriseDirectory(Protocol):
         ...
 
 
-class PendingDirectory:
-    """Stands in until the indicators service offers LocateEnterprise: every work-permit check is a 503."""
+class IndicatorsDirectory:
+    """The indicators service's register, asked with LocateEnterprise over gRPC."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._stub: pb_grpc.IndicatorsServiceAsyncStub | None = None
+
+    def _indicators(self) -> pb_grpc.IndicatorsServiceAsyncStub:
+        # Created on first use, inside the running event loop (a channel made outside it breaks: grpc#32480).
+        if self._stub is None:
+            self._stub = pb_grpc.IndicatorsServiceStub(grpc.aio.insecure_channel(self.address))
+        return self._stub
 
     async def locate(self, credit_code: str, on: date, deadline: float) -> EnterpriseLocation | None:
-        raise Unavailable("the enterprise register (indicators LocateEnterprise) is not available yet")
+        request = pb.LocateEnterpriseRequest(credit_code=credit_code, on=date_to_pb(on))
+        try:
+            reply = await self._indicators().LocateEnterprise(
+                request, timeout=deadline, metadata=((REQUEST_ID_HEADER, request_id_var.get()),)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                # The register checks both check characters (GB 32100-2015): a mistyped code is the caller's.
+                trailers = dict(exc.trailing_metadata() or ())
+                messages = [v.message for v in decode_violations(trailers.get(VIOLATIONS_KEY))]
+                raise InvalidArgument(
+                    "employer_credit_code is not a valid credit code",
+                    [FieldViolation(("employer_credit_code",), m) for m in messages or [exc.details() or "invalid"]],
+                ) from exc
+            raise Unavailable(f"the enterprise register did not answer ({exc.code().name.lower()})") from exc
+        if not reply.found:
+            return None
+        return EnterpriseLocation(reply.enterprise_name, reply.zone_code, level_from_pb(reply.zone_level))

@@ -11,11 +11,7 @@ import nats
 import pytest
 from gaoxin.events.v1 import events_pb2
 from pydantic import TypeAdapter
-from sqlalchemy import create_engine
 
-from services.common.db import transaction
-from services.gateway import store as gateway_store
-from services.gateway.domain.keys import key_hash, new_key
 from services.gateway.schemas import (
     RdInstitutionRepresentativeDecision,
     RVisaDecision,
@@ -23,11 +19,12 @@ from services.gateway.schemas import (
     WorkPermitAgeDecision,
 )
 from services.platform import Platform
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, issue_key
 from tests.e2e.talent.conftest import (
     IN_NATIONAL_ZONE,
     IN_UNRECOGNISED_ZONE,
-    REGISTER_DOWN,
+    NATIONAL_ZONE,
+    UNRECOGNISED_ZONE,
     UNREGISTERED,
     decision_count,
 )
@@ -98,7 +95,7 @@ def test_check_work_permit_all_met_explains_every_condition_with_clause_5(talent
         assert condition["clause"]["url"] == "/v1/policy/clauses/5"
         assert condition["clause"]["quote"] and condition["detail"]
     employer = answer["conditions"][3]
-    assert "LYG-HTZ" in employer["detail"] and "national" in employer["detail"]
+    assert f"is in zone {NATIONAL_ZONE}, a national high-tech zone on 2026-03-09" in employer["detail"]
     assert answer["inputs"]["age"] == "65" and "birth_date" not in answer["inputs"]
 
 
@@ -116,7 +113,7 @@ def test_check_work_permit_without_approval_is_eligible_if_approved(talent_api: 
     ("employer", "detail"),
     [
         (UNREGISTERED, f"no enterprise with the credit code {UNREGISTERED} is registered"),
-        (IN_UNRECOGNISED_ZONE, "is in zone DH-HTZ, not a recognised high-tech zone on 2026-03-09"),
+        (IN_UNRECOGNISED_ZONE, f"is in zone {UNRECOGNISED_ZONE}, not a recognised high-tech zone on 2026-03-09"),
     ],
     ids=["unregistered", "zone-not-recognised"],
 )
@@ -132,15 +129,26 @@ def test_check_work_permit_employer_outside_recognised_zone_is_clear_no(
     assert detail in answer["conditions"][3]["detail"]
 
 
-def test_check_work_permit_register_unavailable_is_503_and_records_nothing(
+def test_check_work_permit_employer_zone_level_is_the_one_on_the_application_date(talent_api: httpx.Client) -> None:
+    provincial = talent_api.post(WORK_PERMIT, json=work_permit(application_date="2015-02-15", birth_date="1950-03-10"))
+    before_any = talent_api.post(WORK_PERMIT, json=work_permit(application_date="1997-05-31", birth_date="1935-03-10"))
+
+    assert (provincial.status_code, before_any.status_code) == (200, 200)
+    assert "a provincial high-tech zone on 2015-02-15" in provincial.json()["conditions"][3]["detail"]
+    assert before_any.json()["conditions"][3]["met"] is False
+
+
+def test_check_work_permit_mistyped_credit_code_is_422_at_the_field(
     talent_api: httpx.Client, talent_platform: Platform
 ) -> None:
+    mistyped = IN_NATIONAL_ZONE[:-1] + ("0" if IN_NATIONAL_ZONE[-1] != "0" else "1")  # check character wrong
     before = decision_count(talent_platform)
 
-    reply = talent_api.post(WORK_PERMIT, json=work_permit(employer_credit_code=REGISTER_DOWN))
+    reply = talent_api.post(WORK_PERMIT, json=work_permit(employer_credit_code=mistyped))
 
-    assert reply.status_code == 503
-    assert reply.headers["content-type"] == PROBLEM and reply.headers["retry-after"]
+    assert reply.status_code == 422
+    assert [e["location"] for e in reply.json()["errors"]] == [["body", "employer_credit_code"]]
+    assert "check character" in reply.json()["errors"][0]["message"]
     assert decision_count(talent_platform) == before
 
 
@@ -247,15 +255,6 @@ def test_same_passport_links_decisions_and_name_alone_links_weakly(talent_api: h
     assert (anonymous["subject"], anonymous["subject_basis"]) == (None, None)
 
 
-def _key_with(platform: Platform, scopes: list[str]) -> str:
-    key_id, key = new_key()
-    engine = create_engine(platform.settings.database_url("gateway"))
-    with transaction(engine) as conn:
-        gateway_store.add_key(conn, key_id, key_hash(key), f"talent test {scopes}", scopes)
-    engine.dispose()
-    return key
-
-
 def test_checks_and_decisions_need_talent_check_scope_rules_need_read(
     talent_platform: Platform, talent_api: httpx.Client
 ) -> None:
@@ -265,7 +264,7 @@ def test_checks_and_decisions_need_talent_check_scope_rules_need_read(
     def call(key: str, method: str, path: str, body: Any = None) -> int:
         return httpx.request(method, url + path, json=body, headers={"Authorization": f"Bearer {key}"}).status_code
 
-    reader, checker = _key_with(talent_platform, ["read"]), _key_with(talent_platform, ["talent:check"])
+    reader, checker = issue_key(talent_platform, "read"), issue_key(talent_platform, "talent:check")
 
     assert call(reader, "POST", R_VISA, r_visa()) == 403
     assert call(reader, "GET", f"/v1/talent/decisions/{decision}") == 403
