@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Development only: production refuses to start with it (see _refuse_defaults_in_production).
+# Used when GAOXIN_TALENT_PSEUDONYM_KEY is unset, outside production only (see Settings.pseudonym_key).
 DEVELOPMENT_PSEUDONYM_KEY = "development-only-talent-pseudonym-key-do-not-use"
 MIN_PSEUDONYM_KEY_LENGTH = 32
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -22,8 +21,6 @@ from sqlalchemy import DateTime, Engine, MetaData, Table, TypeDecorator, create_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

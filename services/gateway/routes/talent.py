@@ -6,13 +6,11 @@ rather than recording a second). The answer is the decision itself, whose addres
 
 from __future__ import annotations
 
-from datetime import UTC, date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from gaoxin.talent.v1 import talent_pb2 as pb
-from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import date_to_pb
 from services.gateway.deps import Backend, Checker, Reader
@@ -28,6 +26,7 @@ from services.gateway.schemas import (
     WorkPermitAgeCheckIn,
     WorkPermitAgeDecision,
 )
+from services.gateway.wire import clause_json, iso_date, iso_time, or_none
 
 router = APIRouter(prefix="/v1/talent", tags=["talent"])
 
@@ -36,10 +35,6 @@ CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "invalid input, each field named; nothing is recorded"},
     503: {"description": "a service the check needs is unavailable; nothing is recorded, retry later"},
 }
-
-
-def _iso(d: types_pb2.Date) -> str:
-    return date(d.year, d.month, d.day).isoformat()
 
 
 def decision_json(decision: pb.Decision) -> dict[str, Any]:
@@ -53,6 +48,7 @@ def decision_json(decision: pb.Decision) -> dict[str, Any]:
                 "name": c.name,
                 "met": c.met,
                 "detail": c.detail,
+                # The shape of clause_json with the words this condition rests on in place of the whole text.
                 "clause": {
                     "id": c.clause.number,
                     "label": c.clause.label,
@@ -72,7 +68,7 @@ def decision_json(decision: pb.Decision) -> dict[str, Any]:
         body |= {
             "max_validity_years": visa.max_validity_years or None,
             "max_stay_days": visa.max_stay_days or None,
-            "apply_at": visa.apply_at or None,
+            "apply_at": or_none(visa.apply_at),
         }
     elif result == "rd_institution_representative":
         rights = decision.rd_institution_representative
@@ -83,11 +79,10 @@ def decision_json(decision: pb.Decision) -> dict[str, Any]:
         }
     return body | {
         "rule_set_version": decision.rule_set_version,
-        "decided_on": _iso(decision.decided_on),
-        # The "Z" form, as the other timestamps of the API come out of FastAPI's serialiser.
-        "decided_at": decision.decided_at.ToDatetime(UTC).isoformat().replace("+00:00", "Z"),
-        "subject": decision.subject or None,
-        "subject_basis": decision.subject_basis or None,
+        "decided_on": iso_date(decision.decided_on),
+        "decided_at": iso_time(decision.decided_at),
+        "subject": or_none(decision.subject),
+        "subject_basis": or_none(decision.subject_basis),
         "inputs": dict(decision.inputs),
         "requested_by": decision.requested_by,
     }
@@ -205,18 +200,13 @@ async def list_rules(backend: Backend, caller: Reader) -> dict[str, Any]:
                 "rule": r.rule,
                 "summary": r.summary,
                 "quote": r.quote,
-                "clause": {
-                    "id": r.clause.number,
-                    "label": r.clause.label,
-                    "text": r.clause.text,
-                    "url": f"/v1/policy/clauses/{r.clause.number}",
-                },
+                "clause": clause_json(r.clause),
             }
             for r in reply.rules
         ],
         "rule_set_version": reply.rule_set_version,
         "rule_sets": [
-            {"version": s.version, "effective_from": _iso(s.effective_from), "parameters": dict(s.parameters)}
+            {"version": s.version, "effective_from": iso_date(s.effective_from), "parameters": dict(s.parameters)}
             for s in reply.rule_sets
         ],
     }

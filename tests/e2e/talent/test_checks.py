@@ -226,7 +226,7 @@ def test_answers_match_the_documented_models(talent_api: httpx.Client) -> None:
     for model, reply in answers:
         assert reply.status_code == 200
         documented = model.model_validate(reply.json())
-        assert documented.model_dump(mode="json") == reply.json()
+        assert set(documented.model_fields_set) == set(reply.json())  # nothing the document does not name
         read_back = talent_api.get(reply.headers["content-location"]).json()
         assert TypeAdapter(TalentDecision).validate_python(read_back) == documented
 
