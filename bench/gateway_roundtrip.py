@@ -95,9 +95,16 @@ def run(load: Load) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp:
         baseline = measure_baseline(Path(tmp) / "baseline", load)
         subject = measure_subject(Path(tmp) / "platform", load)
+    return beside_baseline(NAME, DESCRIPTION, load, subject, baseline)
+
+
+def beside_baseline(
+    name: str, description: str, load: Load, subject: Measured, baseline: Measured
+) -> dict[str, object]:
+    """A request benchmark's result: both measurements, their ratios, the load and the machine."""
     return {
-        "benchmark": NAME,
-        "description": DESCRIPTION,
+        "benchmark": name,
+        "description": description,
         "concurrency": load.concurrency,
         "requests": load.requests,
         "warmup": load.warmup,

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.gateway_roundtrip import brief, describe, measure_baseline, running_platform
+from bench.gateway_roundtrip import beside_baseline, brief, describe, measure_baseline, running_platform
 from bench.load import Load, Measured, measure
-from bench.report import machine, note
-from bench.stats import ratios
+from bench.report import note
 from services.indicators.domain.credit_code import make_credit_code
 
 NAME = "talent_checks"
@@ -79,17 +78,7 @@ def run(load: Load) -> dict[str, object]:
         with running_platform(Path(tmp) / "platform") as platform:
             seed(platform.gateway_url, platform.admin_key)
             subject = measure_checks(platform.gateway_url, platform.admin_key, load)
-    return {
-        "benchmark": NAME,
-        "description": DESCRIPTION,
-        "concurrency": load.concurrency,
-        "requests": load.requests,
-        "warmup": load.warmup,
-        "subject": subject.as_dict(),
-        "baseline": baseline.as_dict(),
-        "ratio": ratios(subject.summary, baseline.summary),
-        "machine": machine(),
-    }
+    return beside_baseline(NAME, DESCRIPTION, load, subject, baseline)
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ rather than recording a second). The answer is the decision itself, whose addres
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -13,7 +14,8 @@ from fastapi.responses import JSONResponse
 from gaoxin.talent.v1 import talent_pb2 as pb
 
 from services.common.convert import date_to_pb
-from services.gateway.deps import Backend, Checker, Reader
+from services.gateway.backends import Backends
+from services.gateway.deps import Backend, Checker, Principal, Reader
 from services.gateway.idempotency import idempotent
 from services.gateway.schemas import (
     ApplicantIdentifiers,
@@ -98,6 +100,17 @@ def _applicant(body: ApplicantIdentifiers) -> pb.Applicant:
     return pb.Applicant(name=body.name or "", passport_number=body.passport_number or "")
 
 
+async def _check(
+    request: Request, backend: Backends, caller: Principal, method: Callable[..., Awaitable[pb.Decision]], message: Any
+) -> Response:
+    """Ask the talent service, answer with the decision it recorded; a repeated Idempotency-Key replays it."""
+
+    async def produce() -> Response:
+        return _decision_response(await backend.call(method, message))
+
+    return await idempotent(request, caller.key_id, produce)
+
+
 @router.post(
     "/work-permit-age:check",
     response_model=WorkPermitAgeDecision,
@@ -107,23 +120,17 @@ def _applicant(body: ApplicantIdentifiers) -> pb.Applicant:
 async def check_work_permit_age(
     body: WorkPermitAgeCheckIn, request: Request, backend: Backend, caller: Checker
 ) -> Response:
-    async def produce() -> Response:
-        reply = await backend.call(
-            backend.talent.CheckWorkPermitAge,
-            pb.CheckWorkPermitAgeRequest(
-                nationality=body.nationality,
-                birth_date=date_to_pb(body.birth_date),
-                application_date=date_to_pb(body.application_date),
-                talent_category=body.talent_category,
-                employer_credit_code=body.employer_credit_code,
-                approval_authority_level=body.approval_authority_level,
-                applicant=_applicant(body),
-                requested_by=caller.key_id,
-            ),
-        )
-        return _decision_response(reply)
-
-    return await idempotent(request, caller.key_id, produce)
+    message = pb.CheckWorkPermitAgeRequest(
+        nationality=body.nationality,
+        birth_date=date_to_pb(body.birth_date),
+        application_date=date_to_pb(body.application_date),
+        talent_category=body.talent_category,
+        employer_credit_code=body.employer_credit_code,
+        approval_authority_level=body.approval_authority_level,
+        applicant=_applicant(body),
+        requested_by=caller.key_id,
+    )
+    return await _check(request, backend, caller, backend.talent.CheckWorkPermitAge, message)
 
 
 @router.post(
@@ -133,22 +140,19 @@ async def check_work_permit_age(
     summary="May this foreign talent apply abroad for a 10-year R visa with a provincial confirmation letter?",
 )
 async def check_r_visa(body: RVisaCheckIn, request: Request, backend: Backend, caller: Checker) -> Response:
-    async def produce() -> Response:
-        message = pb.CheckRVisaRequest(
-            nationality=body.nationality,
-            talent_type=body.talent_type,
-            applicant=_applicant(body),
-            requested_by=caller.key_id,
-        )
-        if (letter := body.confirmation_letter) is not None:
-            message.confirmation_letter.CopyFrom(
-                pb.ConfirmationLetter(
-                    issuer_level=letter.issuer_level, issued_on=date_to_pb(letter.issued_on), number=letter.number or ""
-                )
+    message = pb.CheckRVisaRequest(
+        nationality=body.nationality,
+        talent_type=body.talent_type,
+        applicant=_applicant(body),
+        requested_by=caller.key_id,
+    )
+    if (letter := body.confirmation_letter) is not None:
+        message.confirmation_letter.CopyFrom(
+            pb.ConfirmationLetter(
+                issuer_level=letter.issuer_level, issued_on=date_to_pb(letter.issued_on), number=letter.number or ""
             )
-        return _decision_response(await backend.call(backend.talent.CheckRVisa, message))
-
-    return await idempotent(request, caller.key_id, produce)
+        )
+    return await _check(request, backend, caller, backend.talent.CheckRVisa, message)
 
 
 @router.post(
@@ -160,19 +164,13 @@ async def check_r_visa(body: RVisaCheckIn, request: Request, backend: Backend, c
 async def check_rd_institution_representative(
     body: RdInstitutionRepresentativeCheckIn, request: Request, backend: Backend, caller: Checker
 ) -> Response:
-    async def produce() -> Response:
-        reply = await backend.call(
-            backend.talent.CheckRdInstitutionRepresentative,
-            pb.CheckRdInstitutionRepresentativeRequest(
-                nationality=body.nationality,
-                permanent_residence_card=body.permanent_residence_card,
-                applicant=_applicant(body),
-                requested_by=caller.key_id,
-            ),
-        )
-        return _decision_response(reply)
-
-    return await idempotent(request, caller.key_id, produce)
+    message = pb.CheckRdInstitutionRepresentativeRequest(
+        nationality=body.nationality,
+        permanent_residence_card=body.permanent_residence_card,
+        applicant=_applicant(body),
+        requested_by=caller.key_id,
+    )
+    return await _check(request, backend, caller, backend.talent.CheckRdInstitutionRepresentative, message)
 
 
 @router.get(
