@@ -57,8 +57,9 @@ log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[object, object]
 
-TALENT_DECISIONS = Counter(
-    "gaoxin_talent_decisions_total", "Talent checks decided and recorded, by check and outcome.", ["check", "outcome"]
+# The name the dashboard and deploy/k8s/README.md read ("talent checks").
+TALENT_CHECKS = Counter(
+    "gaoxin_talent_checks_total", "Talent checks decided and recorded, by check and outcome.", ["check", "outcome"]
 )
 # Share of the caller's remaining deadline the enterprise lookup may use, so that a register that does not
 # answer becomes this service's UNAVAILABLE (503) before the caller's own deadline runs out (504).
@@ -231,7 +232,7 @@ class TalentServicer(pb_grpc.TalentServiceServicer):
 
         values = await self.writer.write(work)
         self.relay.notify()
-        TALENT_DECISIONS.labels(assessment.check, assessment.outcome.value).inc()
+        TALENT_CHECKS.labels(assessment.check, assessment.outcome.value).inc()
         log.info(
             "decision recorded",
             extra={

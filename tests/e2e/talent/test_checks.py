@@ -334,7 +334,9 @@ def test_check_with_idempotency_key_replays_the_first_decision(
     assert decision_count(talent_platform) == count
 
 
-def test_check_publishes_decision_recorded_event(talent_api: httpx.Client, talent_platform: Platform) -> None:
+def test_check_publishes_decision_recorded_event_and_counts_it(
+    talent_api: httpx.Client, talent_platform: Platform
+) -> None:
     answer = talent_api.post(RD_INSTITUTION, json={"nationality": "FR", "permanent_residence_card": True}).json()
 
     async def find() -> events_pb2.TalentDecisionRecorded | None:
@@ -359,6 +361,8 @@ def test_check_publishes_decision_recorded_event(talent_api: httpx.Client, talen
         "2021-04-12.1",
     )
     assert event.meta.producer == "talent"
+    metrics = httpx.get(f"http://127.0.0.1:{talent_platform.settings.metrics_port('talent')}/metrics").text
+    assert 'gaoxin_talent_checks_total{check="rd_institution_representative",outcome="eligible"}' in metrics
 
 
 def test_talent_rules_list_parameters_and_openapi_documents_the_checks(talent_api: httpx.Client) -> None:
