@@ -61,6 +61,14 @@ class FailedPrecondition(DomainError):
     status: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION
 
 
+@dataclass
+class Unavailable(DomainError):
+    """A service this one depends on cannot answer now; the caller may retry (HTTP 503)."""
+
+    code: str = "unavailable"
+    status: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+
+
 # Trailing-metadata keys carrying what a status code alone cannot: the stable error code and field violations.
 ERROR_CODE_KEY = "gaoxin-error-code"
 VIOLATIONS_KEY = "gaoxin-violations-bin"

@@ -37,6 +37,7 @@ from services.gateway.routes import (
     keys,
     ops,
     policy,
+    talent,
     webhooks,
     zones,
 )
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.wait(tasks, timeout=5)
             await app.state.bus.close()
             await app.state.backends.close()
+            app.state.audit.writer.close()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -127,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain_error)  # type: ignore[arg-type]
-    for module in (zones, enterprises, indicators, evaluations, awards, policy, keys, webhooks, audit, ops):
+    for module in (zones, enterprises, indicators, evaluations, awards, talent, policy, keys, webhooks, audit, ops):
         app.include_router(module.router)
     openapi.install(app)
     return app
