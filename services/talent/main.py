@@ -13,14 +13,13 @@ from services.common.outbox import OutboxRelay
 from services.common.runtime import ServiceProcess
 from services.talent import store
 from services.talent.api import TalentServicer
-from services.talent.directory import EnterpriseDirectory, IndicatorsDirectory
+from services.talent.directory import IndicatorsDirectory
 from services.talent.pseudonyms import Pseudonymizer
 
 SERVICE_NAME = talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name
 
 
-def build(settings: Settings, directory: EnterpriseDirectory | None = None) -> ServiceProcess:
-    """The service; `directory` replaces the indicators service's enterprise register (tests use this)."""
+def build(settings: Settings) -> ServiceProcess:
     pseudonyms = Pseudonymizer(settings.pseudonym_key())  # first: production refuses to start without its own key
     engine = make_engine(settings.database_url("talent"))
     bus = Bus(settings.resolved_nats_url, "talent", settings.nats_stream_replicas)
@@ -28,7 +27,7 @@ def build(settings: Settings, directory: EnterpriseDirectory | None = None) -> S
     servicer = TalentServicer(
         engine,
         relay,
-        directory or IndicatorsDirectory(settings.grpc_addr("indicators")),
+        IndicatorsDirectory(settings.grpc_addr("indicators")),
         pseudonyms,
         # Half the gateway's deadline: a register that does not answer is a 503 well before the gateway's 504.
         lookup_deadline=settings.grpc_deadline_seconds / 2,
