@@ -41,7 +41,7 @@ from services.gateway.routes import (
     webhooks,
     zones,
 )
-from services.gateway.webhooks import WebhookDispatcher
+from services.gateway.webhooks import ActiveEventTypes, WebhookDispatcher
 from services.gateway.webhooks import subscriptions as webhook_subscriptions
 
 log = logging.getLogger(__name__)
@@ -93,13 +93,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bus = Bus(settings.resolved_nats_url, "gateway", settings.nats_stream_replicas)
         app.state.shutting_down = False
         dispatcher = WebhookDispatcher(app.state.engine, settings)
+        app.state.webhook_types = ActiveEventTypes(app.state.engine)
         consumers = [
             EventConsumer(app.state.engine, store.inbox, app.state.bus, subscription, after_commit=dispatcher.notify)
-            for subscription in webhook_subscriptions()
+            for subscription in webhook_subscriptions(app.state.webhook_types)
         ]
         tasks = [
             asyncio.create_task(app.state.bus.connect()),
             asyncio.create_task(dispatcher.run()),
+            asyncio.create_task(app.state.webhook_types.run()),
             *(asyncio.create_task(c.run()) for c in consumers),
         ]
         try:
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.shutting_down = True
             dispatcher.stop()
+            app.state.webhook_types.stop()
             for consumer in consumers:
                 consumer.stop()
             for task in tasks:
