@@ -10,8 +10,8 @@ same load, so the ratio is what the platform's read path costs over the bare fra
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,16 +41,18 @@ def measure_baseline(work_dir: Path, load: Load) -> Measured:
             )
             args = ["http", "--port", str(http_port), "--grpc-port", str(grpc_port)]
             stack.enter_context(procs.python_module("bench.echo", args, http_port, logs["http"]))
-            note(f"baseline: bare FastAPI :{http_port} → grpc.aio echo :{grpc_port}; {_describe(load)}")
+            note(f"baseline: bare FastAPI :{http_port} → grpc.aio echo :{grpc_port}; {describe(load)}")
             measured = measure(f"http://127.0.0.1:{http_port}/echo/{ZONE[0]}", load)
-            note(f"baseline: {_brief(measured)}")
+            note(f"baseline: {brief(measured)}")
             return measured
     except Exception:
         _show_logs(logs.values())
         raise
 
 
-def measure_subject(work_dir: Path, load: Load) -> Measured:
+@contextmanager
+def running_platform(work_dir: Path) -> Iterator[Platform]:
+    """The whole platform as `gaoxin up` starts it, on free loopback ports, stopped on the way out."""
     # Explicit None for everything that could point elsewhere, so no GAOXIN_* variable leaks in: only 127.0.0.1.
     settings = isolated_settings(
         work_dir,
@@ -66,16 +68,7 @@ def measure_subject(work_dir: Path, load: Load) -> Measured:
     try:
         note("subject: starting the platform (nats-server, indicators, rewards, talent, gateway)")
         platform.start()
-        headers = {"Authorization": f"Bearer {platform.admin_key}"}
-        with httpx.Client(base_url=platform.gateway_url, headers=headers, timeout=10, trust_env=False) as client:
-            for path, body in ((f"/v1/counties/{COUNTY[0]}", COUNTY[1]), (f"/v1/zones/{ZONE[0]}", ZONE[1])):
-                reply = client.put(path, json=body)
-                if reply.status_code not in (200, 201):
-                    raise RuntimeError(f"PUT {path} answered {reply.status_code}: {reply.text[:300]}")
-        note(f"subject: gateway {platform.gateway_url}; {_describe(load)}")
-        measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers)
-        note(f"subject: {_brief(measured)}")
-        return measured
+        yield platform
     except Exception:
         _show_logs(sorted(platform.log_dir.glob("*.log")))
         raise
@@ -84,13 +77,34 @@ def measure_subject(work_dir: Path, load: Load) -> Measured:
         platform.stop()
 
 
+def measure_subject(work_dir: Path, load: Load) -> Measured:
+    with running_platform(work_dir) as platform:
+        headers = {"Authorization": f"Bearer {platform.admin_key}"}
+        with httpx.Client(base_url=platform.gateway_url, headers=headers, timeout=10, trust_env=False) as client:
+            for path, body in ((f"/v1/counties/{COUNTY[0]}", COUNTY[1]), (f"/v1/zones/{ZONE[0]}", ZONE[1])):
+                reply = client.put(path, json=body)
+                if reply.status_code not in (200, 201):
+                    raise RuntimeError(f"PUT {path} answered {reply.status_code}: {reply.text[:300]}")
+        note(f"subject: gateway {platform.gateway_url}; {describe(load)}")
+        measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers)
+        note(f"subject: {brief(measured)}")
+        return measured
+
+
 def run(load: Load) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp:
         baseline = measure_baseline(Path(tmp) / "baseline", load)
         subject = measure_subject(Path(tmp) / "platform", load)
+    return beside_baseline(NAME, DESCRIPTION, load, subject, baseline)
+
+
+def beside_baseline(
+    name: str, description: str, load: Load, subject: Measured, baseline: Measured
+) -> dict[str, object]:
+    """A request benchmark's result: both measurements, their ratios, the load and the machine."""
     return {
-        "benchmark": NAME,
-        "description": DESCRIPTION,
+        "benchmark": name,
+        "description": description,
         "concurrency": load.concurrency,
         "requests": load.requests,
         "warmup": load.warmup,
@@ -101,11 +115,11 @@ def run(load: Load) -> dict[str, object]:
     }
 
 
-def _describe(load: Load) -> str:
+def describe(load: Load) -> str:
     return f"{load.warmup} warm-up + {load.requests} measured requests, {load.concurrency} in flight"
 
 
-def _brief(measured: Measured) -> str:
+def brief(measured: Measured) -> str:
     s = measured.summary
     return f"{s.rps:.0f} req/s, p50 {s.p50_ms:.1f} ms, p99 {s.p99_ms:.1f} ms"
 

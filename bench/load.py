@@ -52,8 +52,11 @@ class LoadError(RuntimeError):
     pass
 
 
-async def _phase(clients: Sequence[httpx.AsyncClient], url: str, load: Load, count: int) -> tuple[list[float], float]:
-    """Send `count` GETs with one in flight per client; every answer must be a 200."""
+async def _phase(
+    clients: Sequence[httpx.AsyncClient], url: str, load: Load, count: int, body: bytes | None = None
+) -> tuple[list[float], float]:
+    """Send `count` GETs (POSTs of `body` when given) with one in flight per client; every answer must be a 200."""
+    method = "GET" if body is None else "POST"
     latencies: list[float] = []
     next_slot = 0
 
@@ -63,12 +66,12 @@ async def _phase(clients: Sequence[httpx.AsyncClient], url: str, load: Load, cou
             next_slot += 1  # one event loop: no other worker runs between the test and the increment
             started = time.perf_counter()
             try:
-                reply = await client.get(url)
+                reply = await (client.get(url) if body is None else client.post(url, content=body))
             except httpx.HTTPError as exc:
-                raise LoadError(f"GET {url} failed: {exc!r}") from exc
+                raise LoadError(f"{method} {url} failed: {exc!r}") from exc
             latencies.append(time.perf_counter() - started)
             if reply.status_code != 200:
-                raise LoadError(f"GET {url} answered {reply.status_code}: {reply.text[:300]}")
+                raise LoadError(f"{method} {url} answered {reply.status_code}: {reply.text[:300]}")
 
     started = time.perf_counter()
     try:
@@ -82,8 +85,8 @@ async def _phase(clients: Sequence[httpx.AsyncClient], url: str, load: Load, cou
     return latencies, time.perf_counter() - started
 
 
-async def hammer(url: str, load: Load, headers: Mapping[str, str] | None = None) -> Measured:
-    """Warm up, then measure `load.requests` GETs of `url` (which must be on 127.0.0.1)."""
+async def hammer(url: str, load: Load, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Measured:
+    """Warm up, then measure `load.requests` GETs of `url` (which must be on 127.0.0.1), or POSTs of `body`."""
     if httpx.URL(url).host != "127.0.0.1":
         raise ValueError(f"benchmarks talk only to 127.0.0.1, not {url}")
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -97,18 +100,18 @@ async def hammer(url: str, load: Load, headers: Mapping[str, str] | None = None)
             for _ in range(load.concurrency)
         ]
         if load.warmup:
-            warm_latencies, warm_elapsed = await _phase(clients, url, load, load.warmup)
+            warm_latencies, warm_elapsed = await _phase(clients, url, load, load.warmup, body)
             warm = summarize(warm_latencies, warm_elapsed)
             note(f"  warm-up: {warm.count} in {warm.seconds:.1f}s, p50 {warm.p50_ms:.1f} ms, max {warm.max_ms:.0f} ms")
         cpu_before = time.process_time()
-        latencies, elapsed = await _phase(clients, url, load, load.requests)
+        latencies, elapsed = await _phase(clients, url, load, load.requests, body)
         cpu = time.process_time() - cpu_before
     return Measured(summarize(latencies, elapsed), 100 * cpu / elapsed)
 
 
-def measure(url: str, load: Load, headers: Mapping[str, str] | None = None) -> Measured:
+def measure(url: str, load: Load, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Measured:
     """hammer() from synchronous code; SIGTERM meanwhile cancels it cleanly and exits (finally blocks run)."""
-    return run_cancellable(hammer(url, load, headers))
+    return run_cancellable(hammer(url, load, headers, body))
 
 
 def run_cancellable(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from pydantic import SecretStr
 
 from services.common.config import ALL_SERVICES, DOMAIN_SERVICES, Settings
 from services.common.migrate import upgrade
@@ -125,7 +126,8 @@ class Platform:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GAOXIN_")}
         for name, value in self.settings.model_dump(exclude_none=True).items():
             if name != "bootstrap_admin_key":
-                env[f"GAOXIN_{name.upper()}"] = str(value)
+                # str() of a SecretStr is its mask: the children need the value itself.
+                env[f"GAOXIN_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         env["GAOXIN_DATA_DIR"] = str(self.data_dir)
         env["GAOXIN_NATS_URL"] = self.settings.resolved_nats_url
         env["GAOXIN_BOOTSTRAP_ADMIN_KEY"] = self.admin_key

@@ -12,6 +12,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Used when GAOXIN_TALENT_PSEUDONYM_KEY is unset, outside production only (see Settings.pseudonym_key).
+DEVELOPMENT_PSEUDONYM_KEY = "development-only-talent-pseudonym-key-do-not-use"
+MIN_PSEUDONYM_KEY_LENGTH = 32
+
 ServiceName = Literal["indicators", "rewards", "talent", "gateway"]
 DOMAIN_SERVICES: tuple[ServiceName, ...] = ("indicators", "rewards", "talent")
 ALL_SERVICES: tuple[ServiceName, ...] = (*DOMAIN_SERVICES, "gateway")
@@ -61,6 +65,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(10, ge=1)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = 1.0
+    # Key of the HMAC that turns applicant identifiers into pseudonyms (the talent service alone needs it, so only
+    # its pods get the Secret). Changing it unlinks every later decision from the earlier ones about one person.
+    talent_pseudonym_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:
@@ -75,7 +82,20 @@ class Settings(BaseSettings):
                     "production needs explicit GAOXIN_<SERVICE>_DATABASE_URL for "
                     f"{missing or 'every service'} and GAOXIN_NATS_URL"
                 )
+            if self.talent_pseudonym_key is not None:
+                _check_pseudonym_key(self.talent_pseudonym_key.get_secret_value())
         return self
+
+    def pseudonym_key(self) -> bytes:
+        """The talent service's HMAC key: the configured one; outside production, a development key if none is set.
+
+        Checked when the talent service starts, not in every process, so that the others need not hold it.
+        """
+        if self.talent_pseudonym_key is not None:
+            return self.talent_pseudonym_key.get_secret_value().encode()
+        if self.environment == "production":
+            _check_pseudonym_key("")
+        return DEVELOPMENT_PSEUDONYM_KEY.encode()
 
     @property
     def resolved_nats_url(self) -> str:
@@ -96,3 +116,11 @@ class Settings(BaseSettings):
     def grpc_addr(self, service: ServiceName) -> str:
         addr: str | None = getattr(self, f"{service}_addr")
         return addr or f"127.0.0.1:{self.grpc_port(service)}"
+
+
+def _check_pseudonym_key(key: str) -> None:
+    if key == DEVELOPMENT_PSEUDONYM_KEY or len(key) < MIN_PSEUDONYM_KEY_LENGTH:
+        raise ValueError(
+            f"production needs its own GAOXIN_TALENT_PSEUDONYM_KEY of at least {MIN_PSEUDONYM_KEY_LENGTH} characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )

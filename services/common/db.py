@@ -6,16 +6,23 @@ timeout instead of failing when a read transaction upgrades); PostgreSQL is chos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+import contextvars
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, Table, TypeDecorator, create_engine, event, literal_column, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -138,3 +145,94 @@ def ensure_database(url: str) -> None:
                 conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
     finally:
         server.dispose()
+
+
+# A unit of work waiting for the writer: its context (request id), the work, and where to send its result.
+_Unit = tuple[contextvars.Context, Callable[[Connection], Any], asyncio.AbstractEventLoop, asyncio.Future[Any]]
+
+
+class GroupCommitWriter:
+    """One thread that runs units of work in shared transactions: whatever queued up while it was committing goes
+    into its next transaction together (group commit).
+
+    For a service whose requests each write a little, this replaces one thread hop, BEGIN and COMMIT per request
+    with one per batch, and on SQLite it ends the contention between writer threads, which wait for the lock in
+    sleeps of 1 to 100 ms. A unit that fails is retried alone, so it cannot sink the others of its batch.
+    """
+
+    def __init__(self, engine: Engine, name: str = "db-writer") -> None:
+        self.engine = engine
+        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._name = name
+        self._thread: threading.Thread | None = None  # started by the first write
+        self._starting = threading.Lock()
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` in a transaction (shared with other units) and return its result once committed."""
+        if self._thread is None:
+            with self._starting:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                    self._thread.start()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._queue.put((contextvars.copy_context(), work, loop, done))
+        return await done
+
+    def close(self) -> None:
+        """Finish what is queued, then end the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(item)
+            try:
+                with transaction(self.engine) as conn:
+                    results = [context.run(work, conn) for context, work, _, _ in batch]
+            except Exception as exc:
+                if len(batch) == 1:
+                    _reply(batch[0], None, exc)
+                else:
+                    for unit in batch:
+                        self._run_alone(unit)
+                continue
+            for unit, result in zip(batch, results, strict=True):
+                _reply(unit, result, None)
+
+    def _run_alone(self, unit: _Unit) -> None:
+        context, work, _, _ = unit
+        try:
+            with transaction(self.engine) as conn:
+                result = context.run(work, conn)
+        except Exception as exc:
+            _reply(unit, None, exc)
+        else:
+            _reply(unit, result, None)
+
+
+def _reply(unit: _Unit, result: Any, error: BaseException | None) -> None:
+    def settle() -> None:
+        if done.cancelled():  # the caller gave up (deadline); the work stands, as it would after a thread hop
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    _, _, loop, done = unit
+    with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting any more
+        loop.call_soon_threadsafe(settle)

@@ -63,7 +63,7 @@ class FailedPrecondition(DomainError):
 
 @dataclass
 class Unavailable(DomainError):
-    """A service this one depends on did not answer; the caller may retry (the gateway answers 503)."""
+    """A service this one depends on cannot answer now; the caller may retry (HTTP 503)."""
 
     code: str = "unavailable"
     status: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE

@@ -38,11 +38,12 @@ from services.gateway.routes import (
     ops,
     policy,
     reward_rules,
+    talent,
     talent_projects,
     webhooks,
     zones,
 )
-from services.gateway.webhooks import WebhookDispatcher
+from services.gateway.webhooks import ActiveEventTypes, WebhookDispatcher
 from services.gateway.webhooks import subscriptions as webhook_subscriptions
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bus = Bus(settings.resolved_nats_url, "gateway", settings.nats_stream_replicas)
         app.state.shutting_down = False
         dispatcher = WebhookDispatcher(app.state.engine, settings)
+        app.state.webhook_types = ActiveEventTypes(app.state.engine)
         consumers = [
             EventConsumer(app.state.engine, store.inbox, app.state.bus, subscription, after_commit=dispatcher.notify)
-            for subscription in webhook_subscriptions()
+            for subscription in webhook_subscriptions(app.state.webhook_types)
         ]
         tasks = [
             asyncio.create_task(app.state.bus.connect()),
             asyncio.create_task(dispatcher.run()),
+            asyncio.create_task(app.state.webhook_types.run()),
             *(asyncio.create_task(c.run()) for c in consumers),
         ]
         try:
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.shutting_down = True
             dispatcher.stop()
+            app.state.webhook_types.stop()
             for consumer in consumers:
                 consumer.stop()
             for task in tasks:
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.wait(tasks, timeout=5)
             await app.state.bus.close()
             await app.state.backends.close()
+            app.state.audit.writer.close()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -137,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         awards,
         reward_rules,
         talent_projects,
+        talent,
         policy,
         keys,
         webhooks,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-import anyio.to_thread
 from prometheus_client import Counter
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
-from services.common.db import transaction
+from services.common.db import GroupCommitWriter
 from services.gateway import store
 
 log = logging.getLogger(__name__)
@@ -21,22 +21,18 @@ AUDIT_FAILURES = Counter("gaoxin_audit_write_failures_total", "Audit log entries
 class AuditTrail:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def _append(self, key_id: str, action: str, resource: str, outcome: int, request_id: str) -> None:
-        with transaction(self.engine) as conn:
-            store.append_audit(
-                conn,
-                datetime.now(UTC).isoformat(timespec="microseconds"),
-                key_id,
-                action,
-                resource,
-                outcome,
-                request_id,
-            )
+        # Every write request appends here, and every entry extends one hash chain: from a thread each, the
+        # appends queued on SQLite's lock in sleeps of 1 to 100 ms (p99 of talent checks x4). One writer
+        # thread appends whatever is waiting in one transaction, in order, so the chain stays as it was.
+        self.writer = GroupCommitWriter(engine, "audit-writer")
 
     async def record(self, key_id: str, action: str, resource: str, outcome: int, request_id: str) -> None:
+        def append(conn: Connection) -> None:
+            at = datetime.now(UTC).isoformat(timespec="microseconds")
+            store.append_audit(conn, at, key_id, action, resource, outcome, request_id)
+
         try:
-            await anyio.to_thread.run_sync(self._append, key_id, action, resource, outcome, request_id)
+            await self.writer.write(append)
         except Exception:
             AUDIT_FAILURES.inc()
             log.exception("audit log write failed", extra={"fields": {"action": action, "outcome": outcome}})

@@ -51,12 +51,14 @@ class KeyCache:
         self._entries.clear()
 
 
-def backends(request: Request) -> Backends:
+# async, though they await nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on
+# every request for a dictionary lookup.
+async def backends(request: Request) -> Backends:
     b: Backends = request.app.state.backends
     return b
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     e: Engine = request.app.state.engine
     return e
 

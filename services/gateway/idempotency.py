@@ -8,6 +8,7 @@ scoped per API key and kept 24 hours.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 
 import anyio.to_thread
@@ -31,7 +32,11 @@ async def idempotent(request: Request, key_id: str, produce: Callable[[], Awaita
     if not 1 <= len(key) <= 255:
         raise Problem(400, f"{HEADER} must be 1 to 255 characters", "bad_idempotency_key")
     body = await request.body()
-    digest = hashlib.sha256()
+    # Bodies may carry personal data (talent checks: names, passport numbers, birth dates), and a plain hash of
+    # one kept for a day could be reversed by hashing guesses. Keyed with the caller's own API key, which is
+    # never stored, the fingerprint still tells "same request" from "different request" and nothing more.
+    api_key = request.headers.get("authorization", "").partition(" ")[2].strip()
+    digest = hmac.new(api_key.encode(), digestmod=hashlib.sha256)
     for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode(), body):
         digest.update(len(part).to_bytes(8, "big") + part)
     request_hash = digest.hexdigest()

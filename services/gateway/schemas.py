@@ -368,6 +368,138 @@ class RankHistory(BaseModel):
     items: list[PastRank] = Field(description="every official rank, oldest first")
 
 
+# --- Talent (clause 五) -----------------------------------------------------------------------------------------
+
+AuthorityLevel = Literal["none", "county", "city", "provincial", "national"]
+IssuerLevel = Literal["county", "city", "provincial", "national"]
+Nationality = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z]{2}$"),
+    Field(description="ISO 3166-1 alpha-2 code; CN, HK, MO and TW are Chinese nationality", examples=["DE"]),
+]
+CreditCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9A-HJ-NP-RTUWXY]{18}$"),
+    Field(description="18-character unified social credit code (GB 32100-2015)", examples=["91320706MA1X7Y8D7E"]),
+]
+
+
+class ApplicantIdentifiers(Strict):
+    name: str | None = Field(
+        None,
+        max_length=200,
+        description="optional; only links decisions about one person (as a keyed pseudonym); never stored",
+    )
+    passport_number: str | None = Field(
+        None,
+        max_length=32,
+        description="optional; only links decisions about one person (as a keyed pseudonym); never stored",
+    )
+
+
+class WorkPermitAgeCheckIn(ApplicantIdentifiers):
+    nationality: Nationality
+    birth_date: IsoDate = Field(description="used for the age on application_date, then discarded")
+    application_date: IsoDate = Field(description="the age is counted in completed years (周岁) on this day")
+    talent_category: Literal["A", "B", "C"] = Field(description="A: high-end (外国高端人才); B: professional; C: other")
+    employer_credit_code: CreditCode
+    approval_authority_level: AuthorityLevel = Field(
+        description="the highest S&T administration that approved the relaxation; `none` when not yet approved"
+    )
+
+
+class ConfirmationLetterIn(Strict):
+    issuer_level: IssuerLevel
+    issued_on: IsoDate
+    number: str | None = Field(None, max_length=64, description="optional; kept only as a keyed pseudonym")
+
+
+class RVisaCheckIn(ApplicantIdentifiers):
+    nationality: Nationality
+    talent_type: Literal["high_level", "urgently_needed", "other"]
+    confirmation_letter: ConfirmationLetterIn | None = Field(
+        None, description="the 确认函; null or absent when there is none"
+    )
+
+
+class RdInstitutionRepresentativeCheckIn(ApplicantIdentifiers):
+    nationality: Nationality
+    permanent_residence_card: StrictBool = Field(description="holds a 外国人永久居留身份证")
+
+
+class ConditionClause(BaseModel):
+    id: int = Field(examples=[5])
+    label: str = Field(examples=["（五）"])
+    quote: str = Field(description="the words of the clause this condition rests on (its full text is at `url`)")
+    url: str = Field(examples=["/v1/policy/clauses/5"])
+
+
+class TalentCondition(BaseModel):
+    name: str = Field(examples=["approved_by_st_administration"])
+    met: bool
+    detail: str = Field(description="what was judged, on which input")
+    clause: ConditionClause
+
+
+class TalentDecisionBase(BaseModel):
+    decision_id: str
+    eligible: bool
+    outcome: Literal["eligible", "eligible_if_approved", "not_eligible"]
+    conditions: list[TalentCondition]
+    explanation: str
+    rule_set_version: str = Field(examples=["2021-04-12.1"])
+    decided_on: date = Field(description="the date the rules were applied on")
+    decided_at: datetime
+    subject: str | None = Field(description="pseudonym of the applicant (keyed HMAC), when identifiers were given")
+    subject_basis: Literal["passport_number", "name"] | None
+    inputs: dict[str, str] = Field(description="what the decision kept of the inputs: reduced and pseudonymised")
+    requested_by: str = Field(description="id of the API key that asked")
+
+
+class WorkPermitAgeDecision(TalentDecisionBase):
+    check: Literal["work_permit_age"]
+    age: int = Field(description="completed years (周岁) on the application date")
+    max_age: int = Field(description="65 when the clause 五 relaxation applies, else 60")
+
+
+class RVisaDecision(TalentDecisionBase):
+    check: Literal["r_visa"]
+    max_validity_years: int | None = Field(description="10 when eligible, else null")
+    max_stay_days: int | None = Field(description="180 when eligible, else null")
+    apply_at: Literal["visa_office_abroad"] | None = Field(description="我国驻外签证机关, when eligible")
+
+
+class RdInstitutionRepresentativeDecision(TalentDecisionBase):
+    check: Literal["rd_institution_representative"]
+    may_be_legal_representative: bool = Field(description="of a new R&D institution (新型研发机构)")
+    may_lead_government_research_projects: bool
+    may_receive_related_funding: bool
+
+
+TalentDecision = Annotated[
+    WorkPermitAgeDecision | RVisaDecision | RdInstitutionRepresentativeDecision, Field(discriminator="check")
+]
+
+
+class TalentRuleOut(BaseModel):
+    rule: str
+    summary: str
+    quote: str
+    clause: ClauseRef
+
+
+class TalentRuleSet(BaseModel):
+    version: str
+    effective_from: date
+    parameters: dict[str, str]
+
+
+class TalentRules(BaseModel):
+    rules: list[TalentRuleOut]
+    rule_set_version: str = Field(description="the version in force today")
+    rule_sets: list[TalentRuleSet]
+
+
 # ------------------------------------------------------------------------------------- rewards: the rest
 
 ProjectCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]

@@ -261,7 +261,7 @@ def append_audit(
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
     entry = AuditEntry(head.last_seq + 1, at, key_id, action, resource[:500], outcome, request_id)
     digest = entry_hash(entry, head.last_hash)
-    conn.execute(audit_log.insert().values(**asdict(entry), previous_hash=head.last_hash, hash=digest))
+    conn.execute(audit_log.insert(), {**asdict(entry), "previous_hash": head.last_hash, "hash": digest})
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=entry.seq, last_hash=digest))
     return entry
 

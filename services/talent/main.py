@@ -13,14 +13,25 @@ from services.common.outbox import OutboxRelay
 from services.common.runtime import ServiceProcess
 from services.talent import store
 from services.talent.api import TalentServicer
+from services.talent.directory import IndicatorsDirectory
+from services.talent.pseudonyms import Pseudonymizer
 
 SERVICE_NAME = talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name
 
 
 def build(settings: Settings) -> ServiceProcess:
+    pseudonyms = Pseudonymizer(settings.pseudonym_key())  # first: production refuses to start without its own key
     engine = make_engine(settings.database_url("talent"))
     bus = Bus(settings.resolved_nats_url, "talent", settings.nats_stream_replicas)
-    servicer = TalentServicer()
+    relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)
+    servicer = TalentServicer(
+        engine,
+        relay,
+        IndicatorsDirectory(settings.grpc_addr("indicators")),
+        pseudonyms,
+        # Half the gateway's deadline: a register that does not answer is a 503 well before the gateway's 504.
+        lookup_deadline=settings.grpc_deadline_seconds / 2,
+    )
     return ServiceProcess(
         name="talent",
         settings=settings,
@@ -28,7 +39,7 @@ def build(settings: Settings) -> ServiceProcess:
         bus=bus,
         register=[lambda server: talent_pb2_grpc.add_TalentServiceServicer_to_server(servicer, server)],
         grpc_service_names=[SERVICE_NAME],
-        relay=OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds),
+        relay=relay,
     )
 
 

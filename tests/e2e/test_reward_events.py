@@ -91,9 +91,12 @@ def test_corrected_ranking_revokes_with_the_reason_and_grants_a_later_year_it_ch
     assert eventually(lambda: granted(api, zone) == [(f"{y3}:provincial", 500_000)]), awards_of(api, zone)
     [revoked] = [a for a in awards_of(api, zone) if a["status"] == "revoked"]
     assert revoked["basis_key"] == f"{y2}:provincial"
-    assert revoked["revocation_reason"] == (
-        f"ranking {y2} provincial republished: rank 8 in {y2} against a historical best of 10 ({y1}): an advance of "
-        "2, fewer than 3 places"
+    # Usually "ranking {y2} provincial republished: …"; if the {y3} event was still queued when the correction
+    # came, its history read already sees rank 8, and it is the one that revokes (and names itself).
+    reason = revoked["revocation_reason"]
+    assert reason.startswith((f"ranking {y2} provincial republished: ", f"ranking {y3} provincial published: "))
+    assert reason.endswith(
+        f"rank 8 in {y2} against a historical best of 10 ({y1}): an advance of 2, fewer than 3 places"
     )
 
 

@@ -124,6 +124,7 @@ async def create_webhook(body: WebhookIn, request: Request, caller: Admin) -> Re
                 return store.add_webhook(conn, "wh_" + secrets.token_hex(12), body.url, events, secret, caller.key_id)
 
         webhook = await anyio.to_thread.run_sync(work)
+        await request.app.state.webhook_types.refresh()
         return JSONResponse({**webhook_json(webhook), "secret": secret}, status_code=201)
 
     return await idempotent(request, caller.key_id, produce)
@@ -150,6 +151,7 @@ async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin
     webhook = await anyio.to_thread.run_sync(work)
     if webhook is None:
         raise Problem(404, f"no webhook {webhook_id}", "not_found")
+    await request.app.state.webhook_types.refresh()
     return webhook_json(webhook)
 
 

@@ -23,21 +23,54 @@ _sym_db = _symbol_database.Default()
 
 
 from gaoxin.types.v1 import types_pb2 as gaoxin_dot_types_dot_v1_dot_types__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgaoxin/talent/v1/talent.proto\x12\x10gaoxin.talent.v1\x1a\x1bgaoxin/types/v1/types.proto\"W\n\nTalentRule\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12*\n\x06\x63lause\x18\x03 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\"\x12\n\x10ListRulesRequest\"Z\n\x11ListRulesResponse\x12+\n\x05rules\x18\x01 \x03(\x0b\x32\x1c.gaoxin.talent.v1.TalentRule\x12\x18\n\x10rule_set_version\x18\x02 \x01(\t2e\n\rTalentService\x12T\n\tListRules\x12\".gaoxin.talent.v1.ListRulesRequest\x1a#.gaoxin.talent.v1.ListRulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgaoxin/talent/v1/talent.proto\x12\x10gaoxin.talent.v1\x1a\x1bgaoxin/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\nTalentRule\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12*\n\x06\x63lause\x18\x03 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\x12\r\n\x05quote\x18\x04 \x01(\t\"\xbb\x01\n\x07RuleSet\x12\x0f\n\x07version\x18\x01 \x01(\t\x12-\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\x12=\n\nparameters\x18\x03 \x03(\x0b\x32).gaoxin.talent.v1.RuleSet.ParametersEntry\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x12\n\x10ListRulesRequest\"\x88\x01\n\x11ListRulesResponse\x12+\n\x05rules\x18\x01 \x03(\x0b\x32\x1c.gaoxin.talent.v1.TalentRule\x12\x18\n\x10rule_set_version\x18\x02 \x01(\t\x12,\n\trule_sets\x18\x03 \x03(\x0b\x32\x19.gaoxin.talent.v1.RuleSet\"2\n\tApplicant\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fpassport_number\x18\x02 \x01(\t\"\xab\x02\n\x19\x43heckWorkPermitAgeRequest\x12\x13\n\x0bnationality\x18\x01 \x01(\t\x12)\n\nbirth_date\x18\x02 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\x12/\n\x10\x61pplication_date\x18\x03 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\x12\x17\n\x0ftalent_category\x18\x04 \x01(\t\x12\x1c\n\x14\x65mployer_credit_code\x18\x05 \x01(\t\x12 \n\x18\x61pproval_authority_level\x18\x06 \x01(\t\x12.\n\tapplicant\x18\x07 \x01(\x0b\x32\x1b.gaoxin.talent.v1.Applicant\x12\x14\n\x0crequested_by\x18\x08 \x01(\t\"d\n\x12\x43onfirmationLetter\x12\x14\n\x0cissuer_level\x18\x01 \x01(\t\x12(\n\tissued_on\x18\x02 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\x12\x0e\n\x06number\x18\x03 \x01(\t\"\xc6\x01\n\x11\x43heckRVisaRequest\x12\x13\n\x0bnationality\x18\x01 \x01(\t\x12\x13\n\x0btalent_type\x18\x02 \x01(\t\x12\x41\n\x13\x63onfirmation_letter\x18\x03 \x01(\x0b\x32$.gaoxin.talent.v1.ConfirmationLetter\x12.\n\tapplicant\x18\x04 \x01(\x0b\x32\x1b.gaoxin.talent.v1.Applicant\x12\x14\n\x0crequested_by\x18\x05 \x01(\t\"\xa6\x01\n\'CheckRdInstitutionRepresentativeRequest\x12\x13\n\x0bnationality\x18\x01 \x01(\t\x12 \n\x18permanent_residence_card\x18\x02 \x01(\x08\x12.\n\tapplicant\x18\x03 \x01(\x0b\x32\x1b.gaoxin.talent.v1.Applicant\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\")\n\x12GetDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"q\n\tCondition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03met\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12*\n\x06\x63lause\x18\x04 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\x12\r\n\x05quote\x18\x05 \x01(\t\"3\n\x13WorkPermitAgeResult\x12\x0b\n\x03\x61ge\x18\x01 \x01(\x05\x12\x0f\n\x07max_age\x18\x02 \x01(\x05\"R\n\x0bRVisaResult\x12\x1a\n\x12max_validity_years\x18\x01 \x01(\x05\x12\x15\n\rmax_stay_days\x18\x02 \x01(\x05\x12\x10\n\x08\x61pply_at\x18\x03 \x01(\t\"\x8e\x01\n\x13RdInstitutionRights\x12#\n\x1bmay_be_legal_representative\x18\x01 \x01(\x08\x12-\n%may_lead_government_research_projects\x18\x02 \x01(\x08\x12#\n\x1bmay_receive_related_funding\x18\x03 \x01(\x08\"\xfe\x04\n\x08\x44\x65\x63ision\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\r\n\x05\x63heck\x18\x02 \x01(\t\x12\x10\n\x08\x65ligible\x18\x03 \x01(\x08\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12/\n\nconditions\x18\x05 \x03(\x0b\x32\x1b.gaoxin.talent.v1.Condition\x12\x13\n\x0b\x65xplanation\x18\x06 \x01(\t\x12\x18\n\x10rule_set_version\x18\x07 \x01(\t\x12)\n\ndecided_on\x18\x08 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\x12.\n\ndecided_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\n \x01(\t\x12\x15\n\rsubject_basis\x18\x0b \x01(\t\x12\x36\n\x06inputs\x18\x0c \x03(\x0b\x32&.gaoxin.talent.v1.Decision.InputsEntry\x12\x14\n\x0crequested_by\x18\r \x01(\t\x12@\n\x0fwork_permit_age\x18\x14 \x01(\x0b\x32%.gaoxin.talent.v1.WorkPermitAgeResultH\x00\x12/\n\x06r_visa\x18\x15 \x01(\x0b\x32\x1d.gaoxin.talent.v1.RVisaResultH\x00\x12N\n\x1drd_institution_representative\x18\x16 \x01(\x0b\x32%.gaoxin.talent.v1.RdInstitutionRightsH\x00\x1a-\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06result2\xdf\x03\n\rTalentService\x12T\n\tListRules\x12\".gaoxin.talent.v1.ListRulesRequest\x1a#.gaoxin.talent.v1.ListRulesResponse\x12]\n\x12\x43heckWorkPermitAge\x12+.gaoxin.talent.v1.CheckWorkPermitAgeRequest\x1a\x1a.gaoxin.talent.v1.Decision\x12M\n\nCheckRVisa\x12#.gaoxin.talent.v1.CheckRVisaRequest\x1a\x1a.gaoxin.talent.v1.Decision\x12y\n CheckRdInstitutionRepresentative\x12\x39.gaoxin.talent.v1.CheckRdInstitutionRepresentativeRequest\x1a\x1a.gaoxin.talent.v1.Decision\x12O\n\x0bGetDecision\x12$.gaoxin.talent.v1.GetDecisionRequest\x1a\x1a.gaoxin.talent.v1.Decisionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gaoxin.talent.v1.talent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TALENTRULE']._serialized_start=80
-  _globals['_TALENTRULE']._serialized_end=167
-  _globals['_LISTRULESREQUEST']._serialized_start=169
-  _globals['_LISTRULESREQUEST']._serialized_end=187
-  _globals['_LISTRULESRESPONSE']._serialized_start=189
-  _globals['_LISTRULESRESPONSE']._serialized_end=279
-  _globals['_TALENTSERVICE']._serialized_start=281
-  _globals['_TALENTSERVICE']._serialized_end=382
+  _globals['_RULESET_PARAMETERSENTRY']._loaded_options = None
+  _globals['_RULESET_PARAMETERSENTRY']._serialized_options = b'8\001'
+  _globals['_DECISION_INPUTSENTRY']._loaded_options = None
+  _globals['_DECISION_INPUTSENTRY']._serialized_options = b'8\001'
+  _globals['_TALENTRULE']._serialized_start=113
+  _globals['_TALENTRULE']._serialized_end=215
+  _globals['_RULESET']._serialized_start=218
+  _globals['_RULESET']._serialized_end=405
+  _globals['_RULESET_PARAMETERSENTRY']._serialized_start=356
+  _globals['_RULESET_PARAMETERSENTRY']._serialized_end=405
+  _globals['_LISTRULESREQUEST']._serialized_start=407
+  _globals['_LISTRULESREQUEST']._serialized_end=425
+  _globals['_LISTRULESRESPONSE']._serialized_start=428
+  _globals['_LISTRULESRESPONSE']._serialized_end=564
+  _globals['_APPLICANT']._serialized_start=566
+  _globals['_APPLICANT']._serialized_end=616
+  _globals['_CHECKWORKPERMITAGEREQUEST']._serialized_start=619
+  _globals['_CHECKWORKPERMITAGEREQUEST']._serialized_end=918
+  _globals['_CONFIRMATIONLETTER']._serialized_start=920
+  _globals['_CONFIRMATIONLETTER']._serialized_end=1020
+  _globals['_CHECKRVISAREQUEST']._serialized_start=1023
+  _globals['_CHECKRVISAREQUEST']._serialized_end=1221
+  _globals['_CHECKRDINSTITUTIONREPRESENTATIVEREQUEST']._serialized_start=1224
+  _globals['_CHECKRDINSTITUTIONREPRESENTATIVEREQUEST']._serialized_end=1390
+  _globals['_GETDECISIONREQUEST']._serialized_start=1392
+  _globals['_GETDECISIONREQUEST']._serialized_end=1433
+  _globals['_CONDITION']._serialized_start=1435
+  _globals['_CONDITION']._serialized_end=1548
+  _globals['_WORKPERMITAGERESULT']._serialized_start=1550
+  _globals['_WORKPERMITAGERESULT']._serialized_end=1601
+  _globals['_RVISARESULT']._serialized_start=1603
+  _globals['_RVISARESULT']._serialized_end=1685
+  _globals['_RDINSTITUTIONRIGHTS']._serialized_start=1688
+  _globals['_RDINSTITUTIONRIGHTS']._serialized_end=1830
+  _globals['_DECISION']._serialized_start=1833
+  _globals['_DECISION']._serialized_end=2471
+  _globals['_DECISION_INPUTSENTRY']._serialized_start=2416
+  _globals['_DECISION_INPUTSENTRY']._serialized_end=2461
+  _globals['_TALENTSERVICE']._serialized_start=2474
+  _globals['_TALENTSERVICE']._serialized_end=2953
 # @@protoc_insertion_point(module_scope)

@@ -39,12 +39,60 @@ class TalentServiceStub:
                 request_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.ListRulesRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.ListRulesResponse.FromString,
                 _registered_method=True)
+        self.CheckWorkPermitAge = channel.unary_unary(
+                '/gaoxin.talent.v1.TalentService/CheckWorkPermitAge',
+                request_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckWorkPermitAgeRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+                _registered_method=True)
+        self.CheckRVisa = channel.unary_unary(
+                '/gaoxin.talent.v1.TalentService/CheckRVisa',
+                request_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckRVisaRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+                _registered_method=True)
+        self.CheckRdInstitutionRepresentative = channel.unary_unary(
+                '/gaoxin.talent.v1.TalentService/CheckRdInstitutionRepresentative',
+                request_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckRdInstitutionRepresentativeRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+                _registered_method=True)
+        self.GetDecision = channel.unary_unary(
+                '/gaoxin.talent.v1.TalentService/GetDecision',
+                request_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.GetDecisionRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+                _registered_method=True)
 
 
 class TalentServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckWorkPermitAge(self, request, context):
+        """Work permit up to 65 instead of 60. Asks the indicators service where the employer is on the application date;
+        UNAVAILABLE when it cannot answer (never a "no" by default).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckRVisa(self, request, context):
+        """R visa applied for directly at a Chinese visa office abroad, with a provincial confirmation letter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckRdInstitutionRepresentative(self, request, context):
+        """Permanent residents: legal representative of a new R&D institution, government projects, their funding.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDecision(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -57,6 +105,26 @@ def add_TalentServiceServicer_to_server(servicer, server):
                     servicer.ListRules,
                     request_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.ListRulesRequest.FromString,
                     response_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.ListRulesResponse.SerializeToString,
+            ),
+            'CheckWorkPermitAge': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckWorkPermitAge,
+                    request_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckWorkPermitAgeRequest.FromString,
+                    response_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.SerializeToString,
+            ),
+            'CheckRVisa': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckRVisa,
+                    request_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckRVisaRequest.FromString,
+                    response_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.SerializeToString,
+            ),
+            'CheckRdInstitutionRepresentative': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckRdInstitutionRepresentative,
+                    request_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckRdInstitutionRepresentativeRequest.FromString,
+                    response_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.SerializeToString,
+            ),
+            'GetDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDecision,
+                    request_deserializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.GetDecisionRequest.FromString,
+                    response_serializer=gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +154,114 @@ class TalentService:
             '/gaoxin.talent.v1.TalentService/ListRules',
             gaoxin_dot_talent_dot_v1_dot_talent__pb2.ListRulesRequest.SerializeToString,
             gaoxin_dot_talent_dot_v1_dot_talent__pb2.ListRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckWorkPermitAge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.talent.v1.TalentService/CheckWorkPermitAge',
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckWorkPermitAgeRequest.SerializeToString,
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckRVisa(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.talent.v1.TalentService/CheckRVisa',
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckRVisaRequest.SerializeToString,
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckRdInstitutionRepresentative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.talent.v1.TalentService/CheckRdInstitutionRepresentative',
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.CheckRdInstitutionRepresentativeRequest.SerializeToString,
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.talent.v1.TalentService/GetDecision',
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.GetDecisionRequest.SerializeToString,
+            gaoxin_dot_talent_dot_v1_dot_talent__pb2.Decision.FromString,
             options,
             channel_credentials,
             insecure,
