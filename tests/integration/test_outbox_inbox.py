@@ -301,3 +301,32 @@ def test_max_ack_pending_one_applies_events_one_at_a_time_in_order_across_consum
     assert [event_id for event_id, _, _ in spans] == [f"serial-{i}" for i in range(8)]
     assert all(earlier[2] <= later[1] for earlier, later in itertools.pairwise(spans))  # never two in flight
     engine.dispose()
+
+
+def test_idle_relay_publishes_a_lone_event_at_once_and_gathers_only_while_busy(
+    nats_server: NatsServer, database_url: str
+) -> None:
+    engine = migrated("indicators", database_url)
+
+    async def scenario() -> tuple[float, float]:
+        bus = Bus(nats_server.url, "test")
+        await bus.connect()
+        # A gather delay long enough that a relay applying it to a lone event could not pass.
+        relay = OutboxRelay(engine, indicators_store.outbox, bus, poll_seconds=30.0, gather_seconds=2.0)
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(0.2)
+        lone = []
+        for i in range(3):
+            await asyncio.to_thread(stage_recognitions, engine, [f"L-{i}"], date(2022, 1, 1))
+            started = time.monotonic()
+            relay.notify()
+            await until(lambda: unpublished(engine) == 0)
+            lone.append(time.monotonic() - started)
+        relay.stop()
+        task.cancel()
+        await bus.close()
+        return max(lone), min(lone)
+
+    slowest, _ = asyncio.run(scenario())
+    assert slowest < 1.0  # not held for the 2 s gather: it found one row last time, so it was not busy
+    engine.dispose()
