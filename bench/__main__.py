@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from bench import gateway_roundtrip, ingest_csv, talent_checks
+from bench import award_latency, gateway_roundtrip, ingest_csv, rewards_recompute, rule_throughput, talent_checks
 from bench.load import Load
 from bench.report import note
 
@@ -26,7 +26,14 @@ class Benchmark(Protocol):
     def run(self, load: Load) -> dict[str, object]: ...
 
 
-BENCHMARKS: tuple[Benchmark, ...] = (gateway_roundtrip, ingest_csv, talent_checks)
+BENCHMARKS: tuple[Benchmark, ...] = (
+    gateway_roundtrip,
+    ingest_csv,
+    talent_checks,
+    rule_throughput,
+    rewards_recompute,
+    award_latency,
+)
 
 
 def _positive(text: str) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from gaoxin.events.v1 import events_pb2
 from google.protobuf.message import DecodeError
@@ -32,6 +33,28 @@ log = logging.getLogger(__name__)
 
 # Applies one event inside the consumer's transaction; raise to have it redelivered later.
 Handler = Callable[[Connection, str, bytes], None]
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Prepared(Generic[C]):
+    """A handler that needs asynchronous work done before its transaction, e.g. reads from another service.
+
+    The handler runs in a worker thread inside a database transaction, where it cannot await, and a network
+    call there would hold the transaction (and SQLite's write lock) open for its duration. So `prepare(subject,
+    payload)` runs first on the event loop, outside any transaction, and its result is handed to `handler` as
+    its last argument. A failing `prepare` is a failed delivery like a failing handler: the event is redelivered
+    with back-off. It also runs for a redelivered event that the inbox will then skip, so it must have no
+    effects of its own.
+    """
+
+    prepare: Callable[[str, bytes], Awaitable[C]]
+    handler: Callable[[Connection, str, bytes, C], None]
+
+    async def bind(self, subject: str, payload: bytes) -> Handler:
+        context = await self.prepare(subject, payload)
+        return lambda conn, subject, payload: self.handler(conn, subject, payload, context)
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -60,11 +83,16 @@ class Subscription:
     durable: str
     stream: str
     subject: str
-    handler: Handler
+    handler: Handler | Prepared[Any]
     max_deliver: int = 20
     # Redelivery back-off after a failure (seconds); the last value repeats until max_deliver.
     backoff: list[float] = field(default_factory=lambda: [0.5, 1, 2, 5, 10, 30, 60])
     batch: int = 64
+    # Messages delivered and not yet acknowledged, across every replica pulling from the durable consumer.
+    # 1 applies its events one at a time in stream order, whatever the number of replicas (JetStream holds
+    # the next until the current is acknowledged), for handlers whose prepare step reads state that a
+    # concurrent handler could overwrite with an older read.
+    max_ack_pending: int = 1000
     # A cheap look at the subject before any transaction: False acknowledges the event as one this consumer has
     # nothing to do with (counted "skipped"), sparing the database a transaction that would only record it.
     wants: Callable[[str], bool] | None = None
@@ -93,8 +121,15 @@ class EventConsumer:
         """End the loop at its next turn (nats-py swallows some cancellations, so a flag is needed)."""
         self._running = False
 
-    def apply(self, event_id: str, subject: str, payload: bytes) -> bool:
-        """Apply one event exactly once; False when the inbox shows it was already applied."""
+    def apply(self, event_id: str, subject: str, payload: bytes, handler: Handler | None = None) -> bool:
+        """Apply one event exactly once; False when the inbox shows it was already applied.
+
+        `handler` is the subscription's handler, bound to its prepared context when it has a prepare step.
+        """
+        if handler is None:
+            if isinstance(self.sub.handler, Prepared):
+                raise TypeError(f"{self.sub.durable}: a prepared handler needs its context; use bind() first")
+            handler = self.sub.handler
         with transaction(self.engine) as conn:
             first_time = insert_ignoring_duplicates(
                 conn,
@@ -107,7 +142,7 @@ class EventConsumer:
                 },
             )
             if first_time:
-                self.sub.handler(conn, subject, payload)
+                handler(conn, subject, payload)
         if first_time and self.after_commit is not None:
             self.after_commit()
         return first_time
@@ -121,7 +156,7 @@ class EventConsumer:
             ack_wait=30.0,
             max_deliver=self.sub.max_deliver,
             backoff=self.sub.backoff,
-            max_ack_pending=1000,
+            max_ack_pending=self.sub.max_ack_pending,
         )
 
     async def run(self) -> None:
@@ -145,8 +180,13 @@ class EventConsumer:
         )
         checked_at = 0.0
         while self._running:
+            # No polling delay: nats-py sends this pull as no_wait with expires, which nats-server answers as soon
+            # as the messages that can be delivered are there, not once the batch is full, so a lone event is
+            # handed over at once. Hence never more than may be in flight: a pull for more than max_ack_pending
+            # stays open until it expires, holding each event for the whole fetch timeout (tests guard both).
+            batch = min(self.sub.batch, self.sub.max_ack_pending)
             try:
-                msgs = await psub.fetch(batch=self.sub.batch, timeout=1.0)
+                msgs = await psub.fetch(batch=batch, timeout=1.0)
             except (TimeoutError, NatsTimeoutError):
                 msgs = []
             for msg in msgs:
@@ -166,7 +206,10 @@ class EventConsumer:
             return
         token = request_id_var.set(headers.get(REQUEST_ID_HEADER, ""))
         try:
-            applied = await asyncio.to_thread(self.apply, event_id, msg.subject, msg.data)
+            handler = self.sub.handler
+            if isinstance(handler, Prepared):
+                handler = await handler.bind(msg.subject, msg.data)
+            applied = await asyncio.to_thread(self.apply, event_id, msg.subject, msg.data, handler)
         except Exception:
             EVENTS_CONSUMED.labels(self.sub.durable, "failed").inc()
             delivered = msg.metadata.num_delivered

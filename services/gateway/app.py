@@ -37,7 +37,9 @@ from services.gateway.routes import (
     keys,
     ops,
     policy,
+    reward_rules,
     talent,
+    talent_projects,
     webhooks,
     zones,
 )
@@ -132,7 +134,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain_error)  # type: ignore[arg-type]
-    for module in (zones, enterprises, indicators, evaluations, awards, talent, policy, keys, webhooks, audit, ops):
+    for module in (
+        zones,
+        enterprises,
+        indicators,
+        evaluations,
+        awards,
+        reward_rules,
+        talent_projects,
+        talent,
+        policy,
+        keys,
+        webhooks,
+        audit,
+        ops,
+    ):
         app.include_router(module.router)
     openapi.install(app)
     return app

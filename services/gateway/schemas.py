@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StringConstraints,
     WithJsonSchema,
@@ -121,6 +122,7 @@ class Award(BaseModel):
     granted_at: datetime
     revoked_at: datetime | None
     revocation_reason: str | None
+    basis_key: str = Field(description="with rule and beneficiary, the key that admits one granted award")
 
 
 class AwardPage(BaseModel):
@@ -496,3 +498,196 @@ class TalentRules(BaseModel):
     rules: list[TalentRuleOut]
     rule_set_version: str = Field(description="the version in force today")
     rule_sets: list[TalentRuleSet]
+
+
+# ------------------------------------------------------------------------------------- rewards: the rest
+
+ProjectCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# ¥100 trillion: above it a figure is a typo (and every sum stays inside int64).
+MAX_INVESTMENT_YUAN = 100_000_000_000_000
+
+
+class Total(BaseModel):
+    count: int
+    amount_yuan: int
+
+
+class RuleTotal(BaseModel):
+    rule: str
+    granted: Total
+    revoked: Total
+
+
+class EarmarkTotal(BaseModel):
+    earmark: str | None = Field(description="null for awards without an earmark")
+    granted: Total
+    revoked: Total
+
+
+class YearSummary(BaseModel):
+    year: int
+    granted: Total = Field(description="awards granted and still granted")
+    revoked: Total = Field(description="awards granted, then revoked")
+    rules: list[RuleTotal]
+    earmarks: list[EarmarkTotal]
+
+
+class AwardSummary(BaseModel):
+    items: list[YearSummary]
+
+
+class TalentProjectIn(Strict):
+    project_code: ProjectCode = Field(examples=["TP-2023-001"])
+    name: Name = Field(examples=["高性能纳米材料创业项目"])
+    zone_code: ZoneCode = Field(examples=["LYG-HTZ"])
+    talent_level: Level = Field(description="a national- or provincial-level talent start-up project")
+    investment_yuan: StrictInt = Field(gt=0, le=MAX_INVESTMENT_YUAN, description="investment in integer yuan")
+    recruited_on: IsoDate
+
+
+class TalentProject(BaseModel):
+    project_code: str
+    name: str
+    zone_code: str
+    talent_level: Level
+    investment_yuan: int
+    recruited_on: date
+
+
+class Refusal(BaseModel):
+    """A rule that looked at a fact and granted nothing, and why."""
+
+    rule: str
+    beneficiary: Beneficiary
+    basis_key: str | None
+    reason: str
+    clause: ClauseRef
+    parameters: list[ParameterUse]
+
+
+class TalentProjectDetail(TalentProject):
+    awards: list[Award] = Field(description="every award of the project, granted or revoked")
+    refusals: list[Refusal] = Field(description="why the project has no granted award now, if it has none")
+    recorded_at: datetime
+    updated_at: datetime
+
+
+class TalentProjectRecorded(TalentProjectDetail):
+    created: bool
+    changed: bool = Field(description="false when the same facts were recorded before: nothing happened")
+
+
+class RecognitionFactIn(Strict):
+    zone_code: ZoneCode
+    level: Level
+    recognized_on: IsoDate
+
+
+class DesignationFactIn(Strict):
+    county_code: CountyCode
+    programme: Programme
+    level: Level
+    listed_on: IsoDate
+
+
+class SimulatedRankIn(Strict):
+    zone_code: ZoneCode
+    rank: StrictInt = Field(ge=1, le=1_000_000)
+
+
+class RankingFactIn(Strict):
+    year: StrictInt = Field(ge=1988, le=2100)
+    level: Level
+    ranks: list[SimulatedRankIn] = Field(max_length=5_000)
+
+
+class SimulatedTalentProjectIn(Strict):
+    project_code: ProjectCode
+    name: Name
+    zone_code: ZoneCode
+    talent_level: Level
+    investment_yuan: StrictInt = Field(gt=0, le=MAX_INVESTMENT_YUAN)
+    recruited_on: IsoDate
+
+
+ParameterValueIn = Annotated[
+    StrictBool | StrictInt | StrictFloat | str,
+    Field(description='integer yuan for amounts, a decimal fraction ("0.05") for the rate, true/false for flags'),
+]
+
+
+class ParameterIn(Strict):
+    name: str = Field(max_length=64, examples=["talent_project.rate"])
+    value: ParameterValueIn = Field(examples=["0.05"])
+    effective_from: IsoDate
+
+
+class SimulationIn(Strict):
+    """Hypothetical facts, as the push endpoints take them, and optionally hypothetical parameter versions."""
+
+    recognitions: list[RecognitionFactIn] = Field(default_factory=list, max_length=10_000)
+    designations: list[DesignationFactIn] = Field(default_factory=list, max_length=10_000)
+    rankings: list[RankingFactIn] = Field(default_factory=list, max_length=200)
+    talent_projects: list[SimulatedTalentProjectIn] = Field(default_factory=list, max_length=10_000)
+    parameters: list[ParameterIn] = Field(default_factory=list, max_length=100)
+
+
+class SimulatedAward(BaseModel):
+    rule: str
+    beneficiary: Beneficiary
+    basis_key: str
+    year: int
+    amount_yuan: int
+    basis: dict[str, str]
+    clause: ClauseRef
+    parameters: list[ParameterUse]
+    earmark: str | None
+    explanation: str
+
+
+class SimulationOut(BaseModel):
+    awards: list[SimulatedAward]
+    refusals: list[Refusal]
+
+
+class ParameterVersionOut(BaseModel):
+    name: str
+    value: int | str
+    version: int
+    effective_from: date
+    source: Literal["policy", "admin"]
+    recorded_at: datetime | None
+
+
+class ParameterAdded(ParameterVersionOut):
+    awards_granted: int = Field(description="facts that had no award and have one under the new version")
+
+
+class ParameterOut(BaseModel):
+    name: str
+    kind: Literal["amount_yuan", "places", "rate", "date", "flag", "choice", "label"]
+    description: str
+    clause: ClauseRef
+    choices: list[str]
+    open_point: str | None = Field(description="the open point of POLICY.md this parameter settles")
+    versions: list[ParameterVersionOut]
+    in_force: ParameterVersionOut | None
+
+
+class RewardRule(BaseModel):
+    rule: str
+    title: str
+    beneficiary_kind: Literal["zone", "county", "project"]
+    clause: ClauseRef
+    condition: str
+    basis_key: str
+    fact_date: str
+    active: bool = Field(description="every parameter the rule needs has a value in force on `as_of`")
+    inactive_reasons: list[str]
+    triggers: list[str]
+    parameters: list[ParameterOut]
+
+
+class RewardRules(BaseModel):
+    as_of: date
+    items: list[RewardRule]

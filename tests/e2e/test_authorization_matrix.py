@@ -24,6 +24,7 @@ PATH_VALUES = {
     "key_id": "0123456789ab",
     "webhook_id": "wh_" + "0" * 24,
     "decision_id": "00000000-0000-0000-0000-000000000000",
+    "project_code": "TP-AUTHZ-1",
 }
 
 

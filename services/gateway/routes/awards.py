@@ -1,55 +1,104 @@
-"""The award ledger (API.md: Rewards)."""
+"""The award ledger (API.md: Rewards): awards, their yearly totals, and simulation."""
 
 from __future__ import annotations
 
 from datetime import UTC, date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from gaoxin.rewards.v1 import rewards_pb2 as pb
+from gaoxin.types.v1 import types_pb2
 
+from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.deps import Backend, Reader
-from services.gateway.schemas import AwardPage
+from services.gateway.schemas import AwardPage, AwardSummary, ParameterIn, SimulationIn, SimulationOut
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 
 _STATUS = {pb.AWARD_STATUS_GRANTED: "granted", pb.AWARD_STATUS_REVOKED: "revoked"}
+_STATUS_FILTER = {"granted": pb.AWARD_STATUS_GRANTED, "revoked": pb.AWARD_STATUS_REVOKED}
 
 
-def _value(text: str) -> int | str:
+def parameter_value(text: str) -> int | str:
     return int(text) if text.lstrip("-").isdigit() else text
+
+
+def pb_date(value: types_pb2.Date) -> date:
+    return date(value.year, value.month, value.day)
+
+
+def clause_json(ref: types_pb2.ClauseRef) -> dict[str, Any]:
+    return {"id": ref.number, "label": ref.label, "text": ref.text, "url": f"/v1/policy/clauses/{ref.number}"}
+
+
+def parameters_json(uses: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p.name,
+            "value": parameter_value(p.value),
+            "version": p.version,
+            "effective_from": pb_date(p.effective_from),
+        }
+        for p in uses
+    ]
+
+
+def decision_json(award: pb.Award) -> dict[str, Any]:
+    """What a decision says, granted or simulated: who, how much, why."""
+    return {
+        "rule": award.rule,
+        "beneficiary": {"kind": award.beneficiary.kind, "code": award.beneficiary.code},
+        "basis_key": award.basis_key,
+        "year": award.year,
+        "amount_yuan": award.amount_yuan,
+        "basis": dict(award.basis),
+        "clause": clause_json(award.clause),
+        "parameters": parameters_json(award.parameters),
+        "earmark": award.earmark or None,
+        "explanation": award.explanation,
+    }
 
 
 def award_json(award: pb.Award) -> dict[str, Any]:
     return {
         "award_id": award.award_id,
-        "rule": award.rule,
-        "beneficiary": {"kind": award.beneficiary.kind, "code": award.beneficiary.code},
-        "year": award.year,
-        "amount_yuan": award.amount_yuan,
+        **decision_json(award),
         "status": _STATUS[award.status],
-        "basis": dict(award.basis),
-        "clause": {
-            "id": award.clause.number,
-            "label": award.clause.label,
-            "text": award.clause.text,
-            "url": f"/v1/policy/clauses/{award.clause.number}",
-        },
-        "parameters": [
-            {
-                "name": p.name,
-                "value": _value(p.value),
-                "version": p.version,
-                "effective_from": date(p.effective_from.year, p.effective_from.month, p.effective_from.day),
-            }
-            for p in award.parameters
-        ],
-        "earmark": award.earmark or None,
-        "explanation": award.explanation,
         "granted_at": award.granted_at.ToDatetime(UTC),
         "revoked_at": award.revoked_at.ToDatetime(UTC) if award.HasField("revoked_at") else None,
         "revocation_reason": award.revocation_reason or None,
     }
+
+
+def refusal_json(refusal: pb.Refusal) -> dict[str, Any]:
+    return {
+        "rule": refusal.rule,
+        "beneficiary": {"kind": refusal.beneficiary.kind, "code": refusal.beneficiary.code},
+        "basis_key": refusal.basis_key or None,
+        "reason": refusal.reason,
+        "clause": clause_json(refusal.clause),
+        "parameters": parameters_json(refusal.parameters),
+    }
+
+
+def parameter_value_text(value: bool | int | float | str) -> str:
+    """The value as the service parses it. A JSON number for the rate arrives as a float: its shortest repr
+    ("0.05") is the literal the client wrote, so no binary fraction reaches the Decimal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parameter_pb(body: ParameterIn) -> pb.ParameterValue:
+    return pb.ParameterValue(
+        name=body.name, value=parameter_value_text(body.value), effective_from=date_to_pb(body.effective_from)
+    )
+
+
+def _level(level: str) -> types_pb2.ZoneLevel.ValueType:
+    return level_to_pb(ZoneLevel(level))
 
 
 @router.get("/awards", response_model=AwardPage, summary="Awards granted (and revoked), with their reasons")
@@ -59,6 +108,7 @@ async def list_awards(
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     beneficiary_code: str | None = None,
     rule: str | None = None,
+    status: Literal["granted", "revoked"] | None = None,
     page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
     page_token: str | None = None,
 ) -> dict[str, Any]:
@@ -68,8 +118,86 @@ async def list_awards(
             year=year or 0,
             beneficiary_code=beneficiary_code or "",
             rule=rule or "",
+            status=_STATUS_FILTER[status] if status else pb.AWARD_STATUS_UNSPECIFIED,
             page_size=min(page_size, 1000),
             page_token=page_token or "",
         ),
     )
     return {"items": [award_json(a) for a in reply.awards], "next_page_token": reply.next_page_token or None}
+
+
+@router.get(
+    "/awards/summary",
+    response_model=AwardSummary,
+    summary="Totals per year, rule and earmark in integer yuan: granted, and revoked separately",
+)
+async def summarize_awards(
+    backend: Backend,
+    caller: Reader,
+    year: Annotated[int | None, Query(ge=1990, le=2100, description="one year; default every year")] = None,
+) -> dict[str, Any]:
+    reply = await backend.call(backend.rewards.SummarizeAwards, pb.SummarizeAwardsRequest(year=year or 0))
+
+    def total(t: pb.Total) -> dict[str, int]:
+        return {"count": t.count, "amount_yuan": t.amount_yuan}
+
+    return {
+        "items": [
+            {
+                "year": y.year,
+                "granted": total(y.granted),
+                "revoked": total(y.revoked),
+                "rules": [{"rule": r.rule, "granted": total(r.granted), "revoked": total(r.revoked)} for r in y.rules],
+                "earmarks": [
+                    {"earmark": e.earmark or None, "granted": total(e.granted), "revoked": total(e.revoked)}
+                    for e in y.earmarks
+                ],
+            }
+            for y in reply.years
+        ]
+    }
+
+
+@router.post(
+    "/awards:simulate",
+    response_model=SimulationOut,
+    summary="The awards hypothetical facts would produce, explained as real ones; stores nothing",
+)
+async def simulate_awards(body: SimulationIn, backend: Backend, caller: Reader) -> dict[str, Any]:
+    request = pb.SimulateAwardsRequest(
+        recognitions=[
+            pb.RecognitionFact(zone_code=r.zone_code, level=_level(r.level), recognized_on=date_to_pb(r.recognized_on))
+            for r in body.recognitions
+        ],
+        designations=[
+            pb.DesignationFact(
+                county_code=d.county_code,
+                programme=d.programme,
+                level=_level(d.level),
+                listed_on=date_to_pb(d.listed_on),
+            )
+            for d in body.designations
+        ],
+        rankings=[
+            pb.RankingFact(
+                year=r.year,
+                level=_level(r.level),
+                ranks=[pb.RankingFact.Entry(zone_code=e.zone_code, rank=e.rank) for e in r.ranks],
+            )
+            for r in body.rankings
+        ],
+        talent_projects=[
+            pb.TalentProject(
+                project_code=p.project_code,
+                name=p.name,
+                zone_code=p.zone_code,
+                talent_level=_level(p.talent_level),
+                investment_yuan=p.investment_yuan,
+                recruited_on=date_to_pb(p.recruited_on),
+            )
+            for p in body.talent_projects
+        ],
+        parameters=[parameter_pb(p) for p in body.parameters],
+    )
+    reply = await backend.call(backend.rewards.SimulateAwards, request)
+    return {"awards": [decision_json(a) for a in reply.awards], "refusals": [refusal_json(r) for r in reply.refusals]}

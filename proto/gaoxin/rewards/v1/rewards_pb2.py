@@ -26,7 +26,7 @@ from gaoxin.types.v1 import types_pb2 as gaoxin_dot_types_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgaoxin/rewards/v1/rewards.proto\x12\x11gaoxin.rewards.v1\x1a\x1bgaoxin/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x0b\x42\x65neficiary\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"k\n\x0cParameterUse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12-\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\x93\x04\n\x05\x41ward\x12\x10\n\x08\x61ward_id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x33\n\x0b\x62\x65neficiary\x18\x03 \x01(\x0b\x32\x1e.gaoxin.rewards.v1.Beneficiary\x12\x0c\n\x04year\x18\x04 \x01(\x05\x12\x13\n\x0b\x61mount_yuan\x18\x05 \x01(\x03\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.gaoxin.rewards.v1.AwardStatus\x12\x32\n\x05\x62\x61sis\x18\x07 \x03(\x0b\x32#.gaoxin.rewards.v1.Award.BasisEntry\x12*\n\x06\x63lause\x18\x08 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\x12\x33\n\nparameters\x18\t \x03(\x0b\x32\x1f.gaoxin.rewards.v1.ParameterUse\x12\x0f\n\x07\x65\x61rmark\x18\n \x01(\t\x12.\n\ngranted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11revocation_reason\x18\r \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x0e \x01(\t\x1a,\n\nBasisEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"p\n\x11ListAwardsRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\x18\n\x10\x62\x65neficiary_code\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"W\n\x12ListAwardsResponse\x12(\n\x06\x61wards\x18\x01 \x03(\x0b\x32\x18.gaoxin.rewards.v1.Award\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*_\n\x0b\x41wardStatus\x12\x1c\n\x18\x41WARD_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41WARD_STATUS_GRANTED\x10\x01\x12\x18\n\x14\x41WARD_STATUS_REVOKED\x10\x02\x32k\n\x0eRewardsService\x12Y\n\nListAwards\x12$.gaoxin.rewards.v1.ListAwardsRequest\x1a%.gaoxin.rewards.v1.ListAwardsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgaoxin/rewards/v1/rewards.proto\x12\x11gaoxin.rewards.v1\x1a\x1bgaoxin/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x0b\x42\x65neficiary\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"k\n\x0cParameterUse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12-\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\xa6\x04\n\x05\x41ward\x12\x10\n\x08\x61ward_id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x33\n\x0b\x62\x65neficiary\x18\x03 \x01(\x0b\x32\x1e.gaoxin.rewards.v1.Beneficiary\x12\x0c\n\x04year\x18\x04 \x01(\x05\x12\x13\n\x0b\x61mount_yuan\x18\x05 \x01(\x03\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.gaoxin.rewards.v1.AwardStatus\x12\x32\n\x05\x62\x61sis\x18\x07 \x03(\x0b\x32#.gaoxin.rewards.v1.Award.BasisEntry\x12*\n\x06\x63lause\x18\x08 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\x12\x33\n\nparameters\x18\t \x03(\x0b\x32\x1f.gaoxin.rewards.v1.ParameterUse\x12\x0f\n\x07\x65\x61rmark\x18\n \x01(\t\x12.\n\ngranted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11revocation_reason\x18\r \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x0e \x01(\t\x12\x11\n\tbasis_key\x18\x0f \x01(\t\x1a,\n\nBasisEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd0\x01\n\x07Refusal\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12\x33\n\x0b\x62\x65neficiary\x18\x02 \x01(\x0b\x32\x1e.gaoxin.rewards.v1.Beneficiary\x12\x11\n\tbasis_key\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x33\n\nparameters\x18\x05 \x03(\x0b\x32\x1f.gaoxin.rewards.v1.ParameterUse\x12*\n\x06\x63lause\x18\x06 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\"\xa0\x01\n\x11ListAwardsRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\x18\n\x10\x62\x65neficiary_code\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.gaoxin.rewards.v1.AwardStatus\"W\n\x12ListAwardsResponse\x12(\n\x06\x61wards\x18\x01 \x03(\x0b\x32\x18.gaoxin.rewards.v1.Award\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x16SummarizeAwardsRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\"+\n\x05Total\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x13\n\x0b\x61mount_yuan\x18\x02 \x01(\x03\"o\n\tRuleTotal\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12)\n\x07granted\x18\x02 \x01(\x0b\x32\x18.gaoxin.rewards.v1.Total\x12)\n\x07revoked\x18\x03 \x01(\x0b\x32\x18.gaoxin.rewards.v1.Total\"u\n\x0c\x45\x61rmarkTotal\x12\x0f\n\x07\x65\x61rmark\x18\x01 \x01(\t\x12)\n\x07granted\x18\x02 \x01(\x0b\x32\x18.gaoxin.rewards.v1.Total\x12)\n\x07revoked\x18\x03 \x01(\x0b\x32\x18.gaoxin.rewards.v1.Total\"\xd1\x01\n\x0bYearSummary\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12)\n\x07granted\x18\x02 \x01(\x0b\x32\x18.gaoxin.rewards.v1.Total\x12)\n\x07revoked\x18\x03 \x01(\x0b\x32\x18.gaoxin.rewards.v1.Total\x12+\n\x05rules\x18\x04 \x03(\x0b\x32\x1c.gaoxin.rewards.v1.RuleTotal\x12\x31\n\x08\x65\x61rmarks\x18\x05 \x03(\x0b\x32\x1f.gaoxin.rewards.v1.EarmarkTotal\"=\n\x0c\x41wardSummary\x12-\n\x05years\x18\x01 \x03(\x0b\x32\x1e.gaoxin.rewards.v1.YearSummary\"}\n\x0fRecognitionFact\x12\x11\n\tzone_code\x18\x01 \x01(\t\x12)\n\x05level\x18\x02 \x01(\x0e\x32\x1a.gaoxin.types.v1.ZoneLevel\x12,\n\rrecognized_on\x18\x03 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\x8e\x01\n\x0f\x44\x65signationFact\x12\x13\n\x0b\x63ounty_code\x18\x01 \x01(\t\x12\x11\n\tprogramme\x18\x02 \x01(\t\x12)\n\x05level\x18\x03 \x01(\x0e\x32\x1a.gaoxin.types.v1.ZoneLevel\x12(\n\tlisted_on\x18\x04 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\xa5\x01\n\x0bRankingFact\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12)\n\x05level\x18\x02 \x01(\x0e\x32\x1a.gaoxin.types.v1.ZoneLevel\x12\x33\n\x05ranks\x18\x03 \x03(\x0b\x32$.gaoxin.rewards.v1.RankingFact.Entry\x1a(\n\x05\x45ntry\x12\x11\n\tzone_code\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x05\"\xbe\x01\n\rTalentProject\x12\x14\n\x0cproject_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tzone_code\x18\x03 \x01(\t\x12\x30\n\x0ctalent_level\x18\x04 \x01(\x0e\x32\x1a.gaoxin.types.v1.ZoneLevel\x12\x17\n\x0finvestment_yuan\x18\x05 \x01(\x03\x12+\n\x0crecruited_on\x18\x06 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\\\n\x0eParameterValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12-\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"\xaf\x02\n\x15SimulateAwardsRequest\x12\x38\n\x0crecognitions\x18\x01 \x03(\x0b\x32\".gaoxin.rewards.v1.RecognitionFact\x12\x38\n\x0c\x64\x65signations\x18\x02 \x03(\x0b\x32\".gaoxin.rewards.v1.DesignationFact\x12\x30\n\x08rankings\x18\x03 \x03(\x0b\x32\x1e.gaoxin.rewards.v1.RankingFact\x12\x39\n\x0ftalent_projects\x18\x04 \x03(\x0b\x32 .gaoxin.rewards.v1.TalentProject\x12\x35\n\nparameters\x18\x05 \x03(\x0b\x32!.gaoxin.rewards.v1.ParameterValue\"p\n\x16SimulateAwardsResponse\x12(\n\x06\x61wards\x18\x01 \x03(\x0b\x32\x18.gaoxin.rewards.v1.Award\x12,\n\x08refusals\x18\x02 \x03(\x0b\x32\x1a.gaoxin.rewards.v1.Refusal\"\xb0\x01\n\x10ParameterVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12-\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\x12\x0e\n\x06source\x18\x05 \x01(\t\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x02\n\tParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12*\n\x06\x63lause\x18\x04 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\x12\x0f\n\x07\x63hoices\x18\x05 \x03(\t\x12\x12\n\nopen_point\x18\x06 \x01(\t\x12\x35\n\x08versions\x18\x07 \x03(\x0b\x32#.gaoxin.rewards.v1.ParameterVersion\x12\x35\n\x08in_force\x18\x08 \x01(\x0b\x32#.gaoxin.rewards.v1.ParameterVersion\x12\x1a\n\x12has_value_in_force\x18\t \x01(\x08\"\x96\x02\n\nRewardRule\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x18\n\x10\x62\x65neficiary_kind\x18\x03 \x01(\t\x12*\n\x06\x63lause\x18\x04 \x01(\x0b\x32\x1a.gaoxin.types.v1.ClauseRef\x12\x11\n\tcondition\x18\x05 \x01(\t\x12\x11\n\tbasis_key\x18\x06 \x01(\t\x12\x11\n\tfact_date\x18\x07 \x01(\t\x12\x30\n\nparameters\x18\x08 \x03(\x0b\x32\x1c.gaoxin.rewards.v1.Parameter\x12\x0e\n\x06\x61\x63tive\x18\t \x01(\x08\x12\x18\n\x10inactive_reasons\x18\n \x03(\t\x12\x10\n\x08triggers\x18\x0b \x03(\t\">\n\x16ListRewardRulesRequest\x12$\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"m\n\x17ListRewardRulesResponse\x12,\n\x05rules\x18\x01 \x03(\x0b\x32\x1d.gaoxin.rewards.v1.RewardRule\x12$\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x15.gaoxin.types.v1.Date\"Q\n\x19\x41\x64\x64RewardParameterRequest\x12\x34\n\tparameter\x18\x01 \x01(\x0b\x32!.gaoxin.rewards.v1.ParameterValue\"l\n\x1a\x41\x64\x64RewardParameterResponse\x12\x36\n\tparameter\x18\x01 \x01(\x0b\x32#.gaoxin.rewards.v1.ParameterVersion\x12\x16\n\x0e\x61wards_granted\x18\x02 \x01(\x05\"O\n\x1aRecordTalentProjectRequest\x12\x31\n\x07project\x18\x01 \x01(\x0b\x32 .gaoxin.rewards.v1.TalentProject\"x\n\x1bRecordTalentProjectResponse\x12\x37\n\x07project\x18\x01 \x01(\x0b\x32&.gaoxin.rewards.v1.TalentProjectDetail\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x0f\n\x07\x63hanged\x18\x03 \x01(\x08\"/\n\x17GetTalentProjectRequest\x12\x14\n\x0cproject_code\x18\x01 \x01(\t\"\x81\x02\n\x13TalentProjectDetail\x12\x31\n\x07project\x18\x01 \x01(\x0b\x32 .gaoxin.rewards.v1.TalentProject\x12(\n\x06\x61wards\x18\x02 \x03(\x0b\x32\x18.gaoxin.rewards.v1.Award\x12,\n\x08refusals\x18\x03 \x03(\x0b\x32\x1a.gaoxin.rewards.v1.Refusal\x12/\n\x0brecorded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*_\n\x0b\x41wardStatus\x12\x1c\n\x18\x41WARD_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41WARD_STATUS_GRANTED\x10\x01\x12\x18\n\x14\x41WARD_STATUS_REVOKED\x10\x02\x32\xec\x05\n\x0eRewardsService\x12Y\n\nListAwards\x12$.gaoxin.rewards.v1.ListAwardsRequest\x1a%.gaoxin.rewards.v1.ListAwardsResponse\x12]\n\x0fSummarizeAwards\x12).gaoxin.rewards.v1.SummarizeAwardsRequest\x1a\x1f.gaoxin.rewards.v1.AwardSummary\x12\x65\n\x0eSimulateAwards\x12(.gaoxin.rewards.v1.SimulateAwardsRequest\x1a).gaoxin.rewards.v1.SimulateAwardsResponse\x12h\n\x0fListRewardRules\x12).gaoxin.rewards.v1.ListRewardRulesRequest\x1a*.gaoxin.rewards.v1.ListRewardRulesResponse\x12q\n\x12\x41\x64\x64RewardParameter\x12,.gaoxin.rewards.v1.AddRewardParameterRequest\x1a-.gaoxin.rewards.v1.AddRewardParameterResponse\x12t\n\x13RecordTalentProject\x12-.gaoxin.rewards.v1.RecordTalentProjectRequest\x1a..gaoxin.rewards.v1.RecordTalentProjectResponse\x12\x66\n\x10GetTalentProject\x12*.gaoxin.rewards.v1.GetTalentProjectRequest\x1a&.gaoxin.rewards.v1.TalentProjectDetailb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,20 +35,72 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AWARD_BASISENTRY']._loaded_options = None
   _globals['_AWARD_BASISENTRY']._serialized_options = b'8\001'
-  _globals['_AWARDSTATUS']._serialized_start=1005
-  _globals['_AWARDSTATUS']._serialized_end=1100
+  _globals['_AWARDSTATUS']._serialized_start=4645
+  _globals['_AWARDSTATUS']._serialized_end=4740
   _globals['_BENEFICIARY']._serialized_start=116
   _globals['_BENEFICIARY']._serialized_end=157
   _globals['_PARAMETERUSE']._serialized_start=159
   _globals['_PARAMETERUSE']._serialized_end=266
   _globals['_AWARD']._serialized_start=269
-  _globals['_AWARD']._serialized_end=800
-  _globals['_AWARD_BASISENTRY']._serialized_start=756
-  _globals['_AWARD_BASISENTRY']._serialized_end=800
-  _globals['_LISTAWARDSREQUEST']._serialized_start=802
-  _globals['_LISTAWARDSREQUEST']._serialized_end=914
-  _globals['_LISTAWARDSRESPONSE']._serialized_start=916
-  _globals['_LISTAWARDSRESPONSE']._serialized_end=1003
-  _globals['_REWARDSSERVICE']._serialized_start=1102
-  _globals['_REWARDSSERVICE']._serialized_end=1209
+  _globals['_AWARD']._serialized_end=819
+  _globals['_AWARD_BASISENTRY']._serialized_start=775
+  _globals['_AWARD_BASISENTRY']._serialized_end=819
+  _globals['_REFUSAL']._serialized_start=822
+  _globals['_REFUSAL']._serialized_end=1030
+  _globals['_LISTAWARDSREQUEST']._serialized_start=1033
+  _globals['_LISTAWARDSREQUEST']._serialized_end=1193
+  _globals['_LISTAWARDSRESPONSE']._serialized_start=1195
+  _globals['_LISTAWARDSRESPONSE']._serialized_end=1282
+  _globals['_SUMMARIZEAWARDSREQUEST']._serialized_start=1284
+  _globals['_SUMMARIZEAWARDSREQUEST']._serialized_end=1322
+  _globals['_TOTAL']._serialized_start=1324
+  _globals['_TOTAL']._serialized_end=1367
+  _globals['_RULETOTAL']._serialized_start=1369
+  _globals['_RULETOTAL']._serialized_end=1480
+  _globals['_EARMARKTOTAL']._serialized_start=1482
+  _globals['_EARMARKTOTAL']._serialized_end=1599
+  _globals['_YEARSUMMARY']._serialized_start=1602
+  _globals['_YEARSUMMARY']._serialized_end=1811
+  _globals['_AWARDSUMMARY']._serialized_start=1813
+  _globals['_AWARDSUMMARY']._serialized_end=1874
+  _globals['_RECOGNITIONFACT']._serialized_start=1876
+  _globals['_RECOGNITIONFACT']._serialized_end=2001
+  _globals['_DESIGNATIONFACT']._serialized_start=2004
+  _globals['_DESIGNATIONFACT']._serialized_end=2146
+  _globals['_RANKINGFACT']._serialized_start=2149
+  _globals['_RANKINGFACT']._serialized_end=2314
+  _globals['_RANKINGFACT_ENTRY']._serialized_start=2274
+  _globals['_RANKINGFACT_ENTRY']._serialized_end=2314
+  _globals['_TALENTPROJECT']._serialized_start=2317
+  _globals['_TALENTPROJECT']._serialized_end=2507
+  _globals['_PARAMETERVALUE']._serialized_start=2509
+  _globals['_PARAMETERVALUE']._serialized_end=2601
+  _globals['_SIMULATEAWARDSREQUEST']._serialized_start=2604
+  _globals['_SIMULATEAWARDSREQUEST']._serialized_end=2907
+  _globals['_SIMULATEAWARDSRESPONSE']._serialized_start=2909
+  _globals['_SIMULATEAWARDSRESPONSE']._serialized_end=3021
+  _globals['_PARAMETERVERSION']._serialized_start=3024
+  _globals['_PARAMETERVERSION']._serialized_end=3200
+  _globals['_PARAMETER']._serialized_start=3203
+  _globals['_PARAMETER']._serialized_end=3482
+  _globals['_REWARDRULE']._serialized_start=3485
+  _globals['_REWARDRULE']._serialized_end=3763
+  _globals['_LISTREWARDRULESREQUEST']._serialized_start=3765
+  _globals['_LISTREWARDRULESREQUEST']._serialized_end=3827
+  _globals['_LISTREWARDRULESRESPONSE']._serialized_start=3829
+  _globals['_LISTREWARDRULESRESPONSE']._serialized_end=3938
+  _globals['_ADDREWARDPARAMETERREQUEST']._serialized_start=3940
+  _globals['_ADDREWARDPARAMETERREQUEST']._serialized_end=4021
+  _globals['_ADDREWARDPARAMETERRESPONSE']._serialized_start=4023
+  _globals['_ADDREWARDPARAMETERRESPONSE']._serialized_end=4131
+  _globals['_RECORDTALENTPROJECTREQUEST']._serialized_start=4133
+  _globals['_RECORDTALENTPROJECTREQUEST']._serialized_end=4212
+  _globals['_RECORDTALENTPROJECTRESPONSE']._serialized_start=4214
+  _globals['_RECORDTALENTPROJECTRESPONSE']._serialized_end=4334
+  _globals['_GETTALENTPROJECTREQUEST']._serialized_start=4336
+  _globals['_GETTALENTPROJECTREQUEST']._serialized_end=4383
+  _globals['_TALENTPROJECTDETAIL']._serialized_start=4386
+  _globals['_TALENTPROJECTDETAIL']._serialized_end=4643
+  _globals['_REWARDSSERVICE']._serialized_start=4743
+  _globals['_REWARDSSERVICE']._serialized_end=5491
 # @@protoc_insertion_point(module_scope)

@@ -28,12 +28,14 @@ class _AwardStatus:
 class _AwardStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AwardStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AWARD_STATUS_UNSPECIFIED: _AwardStatus.ValueType  # 0
+    """a simulated award: nothing was granted"""
     AWARD_STATUS_GRANTED: _AwardStatus.ValueType  # 1
     AWARD_STATUS_REVOKED: _AwardStatus.ValueType  # 2
 
 class AwardStatus(_AwardStatus, metaclass=_AwardStatusEnumTypeWrapper): ...
 
 AWARD_STATUS_UNSPECIFIED: AwardStatus.ValueType  # 0
+"""a simulated award: nothing was granted"""
 AWARD_STATUS_GRANTED: AwardStatus.ValueType  # 1
 AWARD_STATUS_REVOKED: AwardStatus.ValueType  # 2
 Global___AwardStatus: _TypeAlias = AwardStatus  # noqa: Y015
@@ -131,7 +133,9 @@ class Award(_message.Message):
     REVOKED_AT_FIELD_NUMBER: _builtins.int
     REVOCATION_REASON_FIELD_NUMBER: _builtins.int
     EXPLANATION_FIELD_NUMBER: _builtins.int
+    BASIS_KEY_FIELD_NUMBER: _builtins.int
     award_id: _builtins.str
+    """"" for a simulated award"""
     rule: _builtins.str
     year: _builtins.int
     amount_yuan: _builtins.int
@@ -140,6 +144,8 @@ class Award(_message.Message):
     """e.g. "service_capacity_building" (用于园区服务能力建设支出)"""
     revocation_reason: _builtins.str
     explanation: _builtins.str
+    basis_key: _builtins.str
+    """with rule and beneficiary, the key that admits one granted award"""
     @_builtins.property
     def beneficiary(self) -> Global___Beneficiary: ...
     @_builtins.property
@@ -171,14 +177,55 @@ class Award(_message.Message):
         revoked_at: _timestamp_pb2.Timestamp | None = ...,
         revocation_reason: _builtins.str = ...,
         explanation: _builtins.str = ...,
+        basis_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["beneficiary", b"beneficiary", "clause", b"clause", "granted_at", b"granted_at", "revoked_at", b"revoked_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "basis", b"basis", "beneficiary", b"beneficiary", "clause", b"clause", "earmark", b"earmark", "explanation", b"explanation", "granted_at", b"granted_at", "parameters", b"parameters", "revocation_reason", b"revocation_reason", "revoked_at", b"revoked_at", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "basis", b"basis", "basis_key", b"basis_key", "beneficiary", b"beneficiary", "clause", b"clause", "earmark", b"earmark", "explanation", b"explanation", "granted_at", b"granted_at", "parameters", b"parameters", "revocation_reason", b"revocation_reason", "revoked_at", b"revoked_at", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Award: _TypeAlias = Award  # noqa: Y015
+
+@_typing.final
+class Refusal(_message.Message):
+    """A rule that looked at a fact and granted nothing, and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    BENEFICIARY_FIELD_NUMBER: _builtins.int
+    BASIS_KEY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    CLAUSE_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    basis_key: _builtins.str
+    """"" when the fact is no candidate for any award of the rule"""
+    reason: _builtins.str
+    @_builtins.property
+    def beneficiary(self) -> Global___Beneficiary: ...
+    @_builtins.property
+    def parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParameterUse]: ...
+    @_builtins.property
+    def clause(self) -> _types_pb2.ClauseRef: ...
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        beneficiary: Global___Beneficiary | None = ...,
+        basis_key: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        parameters: _abc.Iterable[Global___ParameterUse] | None = ...,
+        clause: _types_pb2.ClauseRef | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["beneficiary", b"beneficiary", "clause", b"clause"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_key", b"basis_key", "beneficiary", b"beneficiary", "clause", b"clause", "parameters", b"parameters", "reason", b"reason", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Refusal: _TypeAlias = Refusal  # noqa: Y015
 
 @_typing.final
 class ListAwardsRequest(_message.Message):
@@ -189,12 +236,15 @@ class ListAwardsRequest(_message.Message):
     RULE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     """0: any"""
     beneficiary_code: _builtins.str
     rule: _builtins.str
     page_size: _builtins.int
     page_token: _builtins.str
+    status: Global___AwardStatus.ValueType
+    """UNSPECIFIED: any"""
     def __init__(
         self,
         *,
@@ -203,10 +253,11 @@ class ListAwardsRequest(_message.Message):
         rule: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        status: Global___AwardStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["beneficiary_code", b"beneficiary_code", "page_size", b"page_size", "page_token", b"page_token", "rule", b"rule", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beneficiary_code", b"beneficiary_code", "page_size", b"page_size", "page_token", b"page_token", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -234,3 +285,743 @@ class ListAwardsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAwardsResponse: _TypeAlias = ListAwardsResponse  # noqa: Y015
+
+@_typing.final
+class SummarizeAwardsRequest(_message.Message):
+    """------------------------------------------------------------------------------------------------ summary"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    """0: every year"""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeAwardsRequest: _TypeAlias = SummarizeAwardsRequest  # noqa: Y015
+
+@_typing.final
+class Total(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    AMOUNT_YUAN_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    amount_yuan: _builtins.int
+    def __init__(
+        self,
+        *,
+        count: _builtins.int = ...,
+        amount_yuan: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "count", b"count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Total: _TypeAlias = Total  # noqa: Y015
+
+@_typing.final
+class RuleTotal(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    GRANTED_FIELD_NUMBER: _builtins.int
+    REVOKED_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    @_builtins.property
+    def granted(self) -> Global___Total: ...
+    @_builtins.property
+    def revoked(self) -> Global___Total: ...
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        granted: Global___Total | None = ...,
+        revoked: Global___Total | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["granted", b"granted", "revoked", b"revoked"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["granted", b"granted", "revoked", b"revoked", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RuleTotal: _TypeAlias = RuleTotal  # noqa: Y015
+
+@_typing.final
+class EarmarkTotal(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EARMARK_FIELD_NUMBER: _builtins.int
+    GRANTED_FIELD_NUMBER: _builtins.int
+    REVOKED_FIELD_NUMBER: _builtins.int
+    earmark: _builtins.str
+    """"" for awards without an earmark"""
+    @_builtins.property
+    def granted(self) -> Global___Total: ...
+    @_builtins.property
+    def revoked(self) -> Global___Total: ...
+    def __init__(
+        self,
+        *,
+        earmark: _builtins.str = ...,
+        granted: Global___Total | None = ...,
+        revoked: Global___Total | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["granted", b"granted", "revoked", b"revoked"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["earmark", b"earmark", "granted", b"granted", "revoked", b"revoked"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EarmarkTotal: _TypeAlias = EarmarkTotal  # noqa: Y015
+
+@_typing.final
+class YearSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    GRANTED_FIELD_NUMBER: _builtins.int
+    REVOKED_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    EARMARKS_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    @_builtins.property
+    def granted(self) -> Global___Total: ...
+    @_builtins.property
+    def revoked(self) -> Global___Total: ...
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleTotal]: ...
+    @_builtins.property
+    def earmarks(self) -> _containers.RepeatedCompositeFieldContainer[Global___EarmarkTotal]: ...
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        granted: Global___Total | None = ...,
+        revoked: Global___Total | None = ...,
+        rules: _abc.Iterable[Global___RuleTotal] | None = ...,
+        earmarks: _abc.Iterable[Global___EarmarkTotal] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["granted", b"granted", "revoked", b"revoked"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["earmarks", b"earmarks", "granted", b"granted", "revoked", b"revoked", "rules", b"rules", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___YearSummary: _TypeAlias = YearSummary  # noqa: Y015
+
+@_typing.final
+class AwardSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEARS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def years(self) -> _containers.RepeatedCompositeFieldContainer[Global___YearSummary]:
+        """by year"""
+
+    def __init__(
+        self,
+        *,
+        years: _abc.Iterable[Global___YearSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["years", b"years"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AwardSummary: _TypeAlias = AwardSummary  # noqa: Y015
+
+@_typing.final
+class RecognitionFact(_message.Message):
+    """------------------------------------------------------------------------------------------------- facts"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ZONE_CODE_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    RECOGNIZED_ON_FIELD_NUMBER: _builtins.int
+    zone_code: _builtins.str
+    level: _types_pb2.ZoneLevel.ValueType
+    @_builtins.property
+    def recognized_on(self) -> _types_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        zone_code: _builtins.str = ...,
+        level: _types_pb2.ZoneLevel.ValueType = ...,
+        recognized_on: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recognized_on", b"recognized_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "recognized_on", b"recognized_on", "zone_code", b"zone_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecognitionFact: _TypeAlias = RecognitionFact  # noqa: Y015
+
+@_typing.final
+class DesignationFact(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTY_CODE_FIELD_NUMBER: _builtins.int
+    PROGRAMME_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    LISTED_ON_FIELD_NUMBER: _builtins.int
+    county_code: _builtins.str
+    programme: _builtins.str
+    """"innovation_pilot" | "ip_pilot" | "ip_demonstration" """
+    level: _types_pb2.ZoneLevel.ValueType
+    @_builtins.property
+    def listed_on(self) -> _types_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        county_code: _builtins.str = ...,
+        programme: _builtins.str = ...,
+        level: _types_pb2.ZoneLevel.ValueType = ...,
+        listed_on: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listed_on", b"listed_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["county_code", b"county_code", "level", b"level", "listed_on", b"listed_on", "programme", b"programme"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DesignationFact: _TypeAlias = DesignationFact  # noqa: Y015
+
+@_typing.final
+class RankingFact(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Entry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ZONE_CODE_FIELD_NUMBER: _builtins.int
+        RANK_FIELD_NUMBER: _builtins.int
+        zone_code: _builtins.str
+        rank: _builtins.int
+        def __init__(
+            self,
+            *,
+            zone_code: _builtins.str = ...,
+            rank: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["rank", b"rank", "zone_code", b"zone_code"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    RANKS_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    level: _types_pb2.ZoneLevel.ValueType
+    @_builtins.property
+    def ranks(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankingFact.Entry]: ...
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        level: _types_pb2.ZoneLevel.ValueType = ...,
+        ranks: _abc.Iterable[Global___RankingFact.Entry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "ranks", b"ranks", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankingFact: _TypeAlias = RankingFact  # noqa: Y015
+
+@_typing.final
+class TalentProject(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ZONE_CODE_FIELD_NUMBER: _builtins.int
+    TALENT_LEVEL_FIELD_NUMBER: _builtins.int
+    INVESTMENT_YUAN_FIELD_NUMBER: _builtins.int
+    RECRUITED_ON_FIELD_NUMBER: _builtins.int
+    project_code: _builtins.str
+    name: _builtins.str
+    zone_code: _builtins.str
+    talent_level: _types_pb2.ZoneLevel.ValueType
+    """a national- or provincial-level talent project"""
+    investment_yuan: _builtins.int
+    @_builtins.property
+    def recruited_on(self) -> _types_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        project_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        zone_code: _builtins.str = ...,
+        talent_level: _types_pb2.ZoneLevel.ValueType = ...,
+        investment_yuan: _builtins.int = ...,
+        recruited_on: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recruited_on", b"recruited_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["investment_yuan", b"investment_yuan", "name", b"name", "project_code", b"project_code", "recruited_on", b"recruited_on", "talent_level", b"talent_level", "zone_code", b"zone_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TalentProject: _TypeAlias = TalentProject  # noqa: Y015
+
+@_typing.final
+class ParameterValue(_message.Message):
+    """A parameter value, hypothetical (simulation) or to be added as a new version."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    value: _builtins.str
+    @_builtins.property
+    def effective_from(self) -> _types_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        value: _builtins.str = ...,
+        effective_from: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "name", b"name", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParameterValue: _TypeAlias = ParameterValue  # noqa: Y015
+
+@_typing.final
+class SimulateAwardsRequest(_message.Message):
+    """-------------------------------------------------------------------------------------------- simulation"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECOGNITIONS_FIELD_NUMBER: _builtins.int
+    DESIGNATIONS_FIELD_NUMBER: _builtins.int
+    RANKINGS_FIELD_NUMBER: _builtins.int
+    TALENT_PROJECTS_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def recognitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecognitionFact]: ...
+    @_builtins.property
+    def designations(self) -> _containers.RepeatedCompositeFieldContainer[Global___DesignationFact]: ...
+    @_builtins.property
+    def rankings(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankingFact]: ...
+    @_builtins.property
+    def talent_projects(self) -> _containers.RepeatedCompositeFieldContainer[Global___TalentProject]: ...
+    @_builtins.property
+    def parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParameterValue]:
+        """Hypothetical parameter versions, layered over the recorded ones for this simulation only."""
+
+    def __init__(
+        self,
+        *,
+        recognitions: _abc.Iterable[Global___RecognitionFact] | None = ...,
+        designations: _abc.Iterable[Global___DesignationFact] | None = ...,
+        rankings: _abc.Iterable[Global___RankingFact] | None = ...,
+        talent_projects: _abc.Iterable[Global___TalentProject] | None = ...,
+        parameters: _abc.Iterable[Global___ParameterValue] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["designations", b"designations", "parameters", b"parameters", "rankings", b"rankings", "recognitions", b"recognitions", "talent_projects", b"talent_projects"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimulateAwardsRequest: _TypeAlias = SimulateAwardsRequest  # noqa: Y015
+
+@_typing.final
+class SimulateAwardsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AWARDS_FIELD_NUMBER: _builtins.int
+    REFUSALS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def awards(self) -> _containers.RepeatedCompositeFieldContainer[Global___Award]: ...
+    @_builtins.property
+    def refusals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refusal]: ...
+    def __init__(
+        self,
+        *,
+        awards: _abc.Iterable[Global___Award] | None = ...,
+        refusals: _abc.Iterable[Global___Refusal] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awards", b"awards", "refusals", b"refusals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimulateAwardsResponse: _TypeAlias = SimulateAwardsResponse  # noqa: Y015
+
+@_typing.final
+class ParameterVersion(_message.Message):
+    """------------------------------------------------------------------------------------ rules and parameters"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    value: _builtins.str
+    version: _builtins.int
+    source: _builtins.str
+    """"policy" (the platform's default) | "admin" (added with AddRewardParameter)"""
+    @_builtins.property
+    def effective_from(self) -> _types_pb2.Date: ...
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp:
+        """unset for the platform's defaults"""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        value: _builtins.str = ...,
+        version: _builtins.int = ...,
+        effective_from: _types_pb2.Date | None = ...,
+        source: _builtins.str = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "recorded_at", b"recorded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "name", b"name", "recorded_at", b"recorded_at", "source", b"source", "value", b"value", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParameterVersion: _TypeAlias = ParameterVersion  # noqa: Y015
+
+@_typing.final
+class Parameter(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CLAUSE_FIELD_NUMBER: _builtins.int
+    CHOICES_FIELD_NUMBER: _builtins.int
+    OPEN_POINT_FIELD_NUMBER: _builtins.int
+    VERSIONS_FIELD_NUMBER: _builtins.int
+    IN_FORCE_FIELD_NUMBER: _builtins.int
+    HAS_VALUE_IN_FORCE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    kind: _builtins.str
+    """"amount_yuan" | "places" | "rate" | "date" | "flag" | "choice" | "label" """
+    description: _builtins.str
+    open_point: _builtins.str
+    """The open point of POLICY.md this parameter settles, "" when it is a figure of the text."""
+    has_value_in_force: _builtins.bool
+    @_builtins.property
+    def clause(self) -> _types_pb2.ClauseRef: ...
+    @_builtins.property
+    def choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """kind "choice" """
+
+    @_builtins.property
+    def versions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParameterVersion]:
+        """by effective date, then version"""
+
+    @_builtins.property
+    def in_force(self) -> Global___ParameterVersion:
+        """on the request's date; unset when none"""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        description: _builtins.str = ...,
+        clause: _types_pb2.ClauseRef | None = ...,
+        choices: _abc.Iterable[_builtins.str] | None = ...,
+        open_point: _builtins.str = ...,
+        versions: _abc.Iterable[Global___ParameterVersion] | None = ...,
+        in_force: Global___ParameterVersion | None = ...,
+        has_value_in_force: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clause", b"clause", "in_force", b"in_force"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choices", b"choices", "clause", b"clause", "description", b"description", "has_value_in_force", b"has_value_in_force", "in_force", b"in_force", "kind", b"kind", "name", b"name", "open_point", b"open_point", "versions", b"versions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Parameter: _TypeAlias = Parameter  # noqa: Y015
+
+@_typing.final
+class RewardRule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    BENEFICIARY_KIND_FIELD_NUMBER: _builtins.int
+    CLAUSE_FIELD_NUMBER: _builtins.int
+    CONDITION_FIELD_NUMBER: _builtins.int
+    BASIS_KEY_FIELD_NUMBER: _builtins.int
+    FACT_DATE_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    INACTIVE_REASONS_FIELD_NUMBER: _builtins.int
+    TRIGGERS_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    title: _builtins.str
+    beneficiary_kind: _builtins.str
+    condition: _builtins.str
+    basis_key: _builtins.str
+    """what makes one award of the rule (its unique key with rule and beneficiary)"""
+    fact_date: _builtins.str
+    """which date of a fact picks the parameter versions and meets the effective date"""
+    active: _builtins.bool
+    """every parameter the rule needs has a value in force on the request's date"""
+    @_builtins.property
+    def clause(self) -> _types_pb2.ClauseRef: ...
+    @_builtins.property
+    def parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___Parameter]: ...
+    @_builtins.property
+    def inactive_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def triggers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """what makes the platform decide again"""
+
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        title: _builtins.str = ...,
+        beneficiary_kind: _builtins.str = ...,
+        clause: _types_pb2.ClauseRef | None = ...,
+        condition: _builtins.str = ...,
+        basis_key: _builtins.str = ...,
+        fact_date: _builtins.str = ...,
+        parameters: _abc.Iterable[Global___Parameter] | None = ...,
+        active: _builtins.bool = ...,
+        inactive_reasons: _abc.Iterable[_builtins.str] | None = ...,
+        triggers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clause", b"clause"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "basis_key", b"basis_key", "beneficiary_kind", b"beneficiary_kind", "clause", b"clause", "condition", b"condition", "fact_date", b"fact_date", "inactive_reasons", b"inactive_reasons", "parameters", b"parameters", "rule", b"rule", "title", b"title", "triggers", b"triggers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RewardRule: _TypeAlias = RewardRule  # noqa: Y015
+
+@_typing.final
+class ListRewardRulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AS_OF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def as_of(self) -> _types_pb2.Date:
+        """default: today in China"""
+
+    def __init__(
+        self,
+        *,
+        as_of: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRewardRulesRequest: _TypeAlias = ListRewardRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListRewardRulesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULES_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RewardRule]: ...
+    @_builtins.property
+    def as_of(self) -> _types_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        rules: _abc.Iterable[Global___RewardRule] | None = ...,
+        as_of: _types_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRewardRulesResponse: _TypeAlias = ListRewardRulesResponse  # noqa: Y015
+
+@_typing.final
+class AddRewardParameterRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARAMETER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def parameter(self) -> Global___ParameterValue: ...
+    def __init__(
+        self,
+        *,
+        parameter: Global___ParameterValue | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["parameter", b"parameter"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parameter", b"parameter"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddRewardParameterRequest: _TypeAlias = AddRewardParameterRequest  # noqa: Y015
+
+@_typing.final
+class AddRewardParameterResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARAMETER_FIELD_NUMBER: _builtins.int
+    AWARDS_GRANTED_FIELD_NUMBER: _builtins.int
+    awards_granted: _builtins.int
+    """facts that had no award and have one under the new version"""
+    @_builtins.property
+    def parameter(self) -> Global___ParameterVersion: ...
+    def __init__(
+        self,
+        *,
+        parameter: Global___ParameterVersion | None = ...,
+        awards_granted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["parameter", b"parameter"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awards_granted", b"awards_granted", "parameter", b"parameter"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddRewardParameterResponse: _TypeAlias = AddRewardParameterResponse  # noqa: Y015
+
+@_typing.final
+class RecordTalentProjectRequest(_message.Message):
+    """---------------------------------------------------------------------------------------- talent projects"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def project(self) -> Global___TalentProject: ...
+    def __init__(
+        self,
+        *,
+        project: Global___TalentProject | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordTalentProjectRequest: _TypeAlias = RecordTalentProjectRequest  # noqa: Y015
+
+@_typing.final
+class RecordTalentProjectResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    changed: _builtins.bool
+    """false when the same facts were recorded before (nothing happened)"""
+    @_builtins.property
+    def project(self) -> Global___TalentProjectDetail: ...
+    def __init__(
+        self,
+        *,
+        project: Global___TalentProjectDetail | None = ...,
+        created: _builtins.bool = ...,
+        changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "created", b"created", "project", b"project"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordTalentProjectResponse: _TypeAlias = RecordTalentProjectResponse  # noqa: Y015
+
+@_typing.final
+class GetTalentProjectRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_CODE_FIELD_NUMBER: _builtins.int
+    project_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        project_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_code", b"project_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTalentProjectRequest: _TypeAlias = GetTalentProjectRequest  # noqa: Y015
+
+@_typing.final
+class TalentProjectDetail(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_FIELD_NUMBER: _builtins.int
+    AWARDS_FIELD_NUMBER: _builtins.int
+    REFUSALS_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def project(self) -> Global___TalentProject: ...
+    @_builtins.property
+    def awards(self) -> _containers.RepeatedCompositeFieldContainer[Global___Award]:
+        """every award of the project, granted or revoked"""
+
+    @_builtins.property
+    def refusals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refusal]:
+        """why the project has no granted award now, if it has none"""
+
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        project: Global___TalentProject | None = ...,
+        awards: _abc.Iterable[Global___Award] | None = ...,
+        refusals: _abc.Iterable[Global___Refusal] | None = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project", "recorded_at", b"recorded_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awards", b"awards", "project", b"project", "recorded_at", b"recorded_at", "refusals", b"refusals", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TalentProjectDetail: _TypeAlias = TalentProjectDetail  # noqa: Y015

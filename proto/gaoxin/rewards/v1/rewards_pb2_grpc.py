@@ -39,12 +39,85 @@ class RewardsServiceStub:
                 request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsResponse.FromString,
                 _registered_method=True)
+        self.SummarizeAwards = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/SummarizeAwards',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SummarizeAwardsRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AwardSummary.FromString,
+                _registered_method=True)
+        self.SimulateAwards = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/SimulateAwards',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SimulateAwardsRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SimulateAwardsResponse.FromString,
+                _registered_method=True)
+        self.ListRewardRules = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/ListRewardRules',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListRewardRulesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListRewardRulesResponse.FromString,
+                _registered_method=True)
+        self.AddRewardParameter = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/AddRewardParameter',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AddRewardParameterRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AddRewardParameterResponse.FromString,
+                _registered_method=True)
+        self.RecordTalentProject = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/RecordTalentProject',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.RecordTalentProjectRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.RecordTalentProjectResponse.FromString,
+                _registered_method=True)
+        self.GetTalentProject = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/GetTalentProject',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.GetTalentProjectRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.TalentProjectDetail.FromString,
+                _registered_method=True)
 
 
 class RewardsServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListAwards(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SummarizeAwards(self, request, context):
+        """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SimulateAwards(self, request, context):
+        """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRewardRules(self, request, context):
+        """Every rule with its clause and parameters (all versions), and whether it can grant on a date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddRewardParameter(self, request, context):
+        """A new version of a parameter, effective from a date. Awards already granted keep the versions they used;
+        facts that had no award are decided again in the same transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordTalentProject(self, request, context):
+        """A recruited talent start-up project (clause 五), owned by this service. Its award, if any, is granted in the
+        same transaction; the same code again with other facts is a correction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTalentProject(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -57,6 +130,36 @@ def add_RewardsServiceServicer_to_server(servicer, server):
                     servicer.ListAwards,
                     request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsRequest.FromString,
                     response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsResponse.SerializeToString,
+            ),
+            'SummarizeAwards': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeAwards,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SummarizeAwardsRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AwardSummary.SerializeToString,
+            ),
+            'SimulateAwards': grpc.unary_unary_rpc_method_handler(
+                    servicer.SimulateAwards,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SimulateAwardsRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SimulateAwardsResponse.SerializeToString,
+            ),
+            'ListRewardRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRewardRules,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListRewardRulesRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListRewardRulesResponse.SerializeToString,
+            ),
+            'AddRewardParameter': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddRewardParameter,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AddRewardParameterRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AddRewardParameterResponse.SerializeToString,
+            ),
+            'RecordTalentProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordTalentProject,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.RecordTalentProjectRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.RecordTalentProjectResponse.SerializeToString,
+            ),
+            'GetTalentProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTalentProject,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.GetTalentProjectRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.TalentProjectDetail.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +189,168 @@ class RewardsService:
             '/gaoxin.rewards.v1.RewardsService/ListAwards',
             gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsRequest.SerializeToString,
             gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizeAwards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/SummarizeAwards',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SummarizeAwardsRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AwardSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SimulateAwards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/SimulateAwards',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SimulateAwardsRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SimulateAwardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRewardRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/ListRewardRules',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListRewardRulesRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListRewardRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddRewardParameter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/AddRewardParameter',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AddRewardParameterRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.AddRewardParameterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordTalentProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/RecordTalentProject',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.RecordTalentProjectRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.RecordTalentProjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTalentProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/GetTalentProject',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.GetTalentProjectRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.TalentProjectDetail.FromString,
             options,
             channel_credentials,
             insecure,

@@ -32,11 +32,41 @@ class RewardsServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RewardsServiceAsyncStub: ...
     ListAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.ListAwardsRequest, _rewards_pb2.ListAwardsResponse]
+    SummarizeAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.SummarizeAwardsRequest, _rewards_pb2.AwardSummary]
+    """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
+    SimulateAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.SimulateAwardsRequest, _rewards_pb2.SimulateAwardsResponse]
+    """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing."""
+    ListRewardRules: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.ListRewardRulesRequest, _rewards_pb2.ListRewardRulesResponse]
+    """Every rule with its clause and parameters (all versions), and whether it can grant on a date."""
+    AddRewardParameter: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.AddRewardParameterRequest, _rewards_pb2.AddRewardParameterResponse]
+    """A new version of a parameter, effective from a date. Awards already granted keep the versions they used;
+    facts that had no award are decided again in the same transaction.
+    """
+    RecordTalentProject: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.RecordTalentProjectRequest, _rewards_pb2.RecordTalentProjectResponse]
+    """A recruited talent start-up project (clause 五), owned by this service. Its award, if any, is granted in the
+    same transaction; the same code again with other facts is a correction.
+    """
+    GetTalentProject: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.GetTalentProjectRequest, _rewards_pb2.TalentProjectDetail]
 
 @_typing.type_check_only
 class RewardsServiceAsyncStub(RewardsServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.ListAwardsRequest, _rewards_pb2.ListAwardsResponse]  # type: ignore[assignment]
+    SummarizeAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.SummarizeAwardsRequest, _rewards_pb2.AwardSummary]  # type: ignore[assignment]
+    """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
+    SimulateAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.SimulateAwardsRequest, _rewards_pb2.SimulateAwardsResponse]  # type: ignore[assignment]
+    """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing."""
+    ListRewardRules: _aio.UnaryUnaryMultiCallable[_rewards_pb2.ListRewardRulesRequest, _rewards_pb2.ListRewardRulesResponse]  # type: ignore[assignment]
+    """Every rule with its clause and parameters (all versions), and whether it can grant on a date."""
+    AddRewardParameter: _aio.UnaryUnaryMultiCallable[_rewards_pb2.AddRewardParameterRequest, _rewards_pb2.AddRewardParameterResponse]  # type: ignore[assignment]
+    """A new version of a parameter, effective from a date. Awards already granted keep the versions they used;
+    facts that had no award are decided again in the same transaction.
+    """
+    RecordTalentProject: _aio.UnaryUnaryMultiCallable[_rewards_pb2.RecordTalentProjectRequest, _rewards_pb2.RecordTalentProjectResponse]  # type: ignore[assignment]
+    """A recruited talent start-up project (clause 五), owned by this service. Its award, if any, is granted in the
+    same transaction; the same code again with other facts is a correction.
+    """
+    GetTalentProject: _aio.UnaryUnaryMultiCallable[_rewards_pb2.GetTalentProjectRequest, _rewards_pb2.TalentProjectDetail]  # type: ignore[assignment]
 
 class RewardsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -45,5 +75,56 @@ class RewardsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rewards_pb2.ListAwardsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rewards_pb2.ListAwardsResponse, _abc.Awaitable[_rewards_pb2.ListAwardsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SummarizeAwards(
+        self,
+        request: _rewards_pb2.SummarizeAwardsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.AwardSummary, _abc.Awaitable[_rewards_pb2.AwardSummary]]:
+        """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
+
+    @_abc_1.abstractmethod
+    def SimulateAwards(
+        self,
+        request: _rewards_pb2.SimulateAwardsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.SimulateAwardsResponse, _abc.Awaitable[_rewards_pb2.SimulateAwardsResponse]]:
+        """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing."""
+
+    @_abc_1.abstractmethod
+    def ListRewardRules(
+        self,
+        request: _rewards_pb2.ListRewardRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.ListRewardRulesResponse, _abc.Awaitable[_rewards_pb2.ListRewardRulesResponse]]:
+        """Every rule with its clause and parameters (all versions), and whether it can grant on a date."""
+
+    @_abc_1.abstractmethod
+    def AddRewardParameter(
+        self,
+        request: _rewards_pb2.AddRewardParameterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.AddRewardParameterResponse, _abc.Awaitable[_rewards_pb2.AddRewardParameterResponse]]:
+        """A new version of a parameter, effective from a date. Awards already granted keep the versions they used;
+        facts that had no award are decided again in the same transaction.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordTalentProject(
+        self,
+        request: _rewards_pb2.RecordTalentProjectRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.RecordTalentProjectResponse, _abc.Awaitable[_rewards_pb2.RecordTalentProjectResponse]]:
+        """A recruited talent start-up project (clause 五), owned by this service. Its award, if any, is granted in the
+        same transaction; the same code again with other facts is a correction.
+        """
+
+    @_abc_1.abstractmethod
+    def GetTalentProject(
+        self,
+        request: _rewards_pb2.GetTalentProjectRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.TalentProjectDetail, _abc.Awaitable[_rewards_pb2.TalentProjectDetail]]: ...
 
 def add_RewardsServiceServicer_to_server(servicer: RewardsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

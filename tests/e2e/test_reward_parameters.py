@@ -1,0 +1,101 @@
+"""Reward parameters through REST, on a platform of this module's own: versions are global state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.platform import Platform, isolated_settings
+from tests.e2e.conftest import eventually
+from tests.e2e.helpers import awards_of, create_zone, recognize
+
+
+@pytest.fixture(scope="module")
+def admin_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    running = Platform(isolated_settings(tmp_path_factory.mktemp("parameters")))
+    try:
+        running.start()
+        headers = {"Authorization": f"Bearer {running.admin_key}"}
+        with httpx.Client(base_url=running.gateway_url, headers=headers, timeout=10) as client:
+            yield client
+    finally:
+        running.stop()
+
+
+def project(code: str, zone: str, investment: int, recruited_on: str) -> dict[str, Any]:
+    return {
+        "project_code": code,
+        "name": "创业项目",
+        "zone_code": zone,
+        "talent_level": "provincial",
+        "investment_yuan": investment,
+        "recruited_on": recruited_on,
+    }
+
+
+def test_a_rate_takes_effect_from_its_date_and_earlier_awards_keep_their_version(admin_api: httpx.Client) -> None:
+    api = admin_api
+    create_zone(api, "RATE-Z")
+    assert recognize(api, "RATE-Z", "provincial", "2021-06-01").status_code == 201
+    for code, investment, on in (("P-2022", 1_000_000, "2022-05-01"), ("P-2023", 1_234_567, "2023-05-01")):
+        assert api.post("/v1/talent-projects", json=project(code, "RATE-Z", investment, on)).status_code == 201
+
+    headers = {"Idempotency-Key": "rate-2023"}
+    body = {"name": "talent_project.rate", "value": "0.05", "effective_from": "2023-01-01"}
+    added = api.post("/v1/reward-parameters", json=body, headers=headers)
+    replayed = api.post("/v1/reward-parameters", json=body, headers=headers)
+
+    assert added.status_code == 201, added.text
+    created = added.json()
+    assert (created["name"], created["value"], created["version"], created["effective_from"]) == (
+        "talent_project.rate",
+        "0.05",
+        1,
+        "2023-01-01",
+    )
+    assert created["source"] == "admin" and created["awards_granted"] == 1
+    assert replayed.status_code == 201 and replayed.json() == created  # no second version
+    assert awards_of(api, "P-2022") == []  # recruited before the rate took effect
+    [award] = awards_of(api, "P-2023")
+    assert award["amount_yuan"] == 61_728  # 1,234,567 × 0.05 = 61,728.35 → 61,728
+    assert award["clause"]["id"] == 5
+    assert {p["name"]: p["version"] for p in award["parameters"]}["talent_project.rate"] == 1
+
+    raised = api.post(
+        "/v1/reward-parameters", json={"name": "talent_project.rate", "value": 0.1, "effective_from": "2024-01-01"}
+    )
+    assert raised.status_code == 201 and raised.json()["version"] == 2 and raised.json()["value"] == "0.1"
+    assert api.post("/v1/talent-projects", json=project("P-2024", "RATE-Z", 1_000_000, "2024-02-01")).status_code == 201
+
+    [later] = awards_of(api, "P-2024")
+    assert later["amount_yuan"] == 100_000
+    assert {p["name"]: p["version"] for p in later["parameters"]}["talent_project.rate"] == 2
+    [kept] = awards_of(api, "P-2023")
+    assert (kept["award_id"], kept["amount_yuan"], kept["status"]) == (award["award_id"], 61_728, "granted")
+
+    rules = {r["rule"]: r for r in api.get("/v1/reward-rules", params={"as_of": "2024-06-01"}).json()["items"]}
+    talent = rules["talent_project"]
+    assert talent["active"] is True and talent["inactive_reasons"] == []
+    rate = next(p for p in talent["parameters"] if p["name"] == "talent_project.rate")
+    assert [(v["version"], v["value"], v["effective_from"]) for v in rate["versions"]] == [
+        (1, "0.05", "2023-01-01"),
+        (2, "0.1", "2024-01-01"),
+    ]
+    assert rate["in_force"]["version"] == 2
+
+
+def test_a_later_amount_version_applies_to_facts_from_its_date_only(admin_api: httpx.Client) -> None:
+    api = admin_api
+    body = {"name": "new_provincial_zone.amount_yuan", "value": 1_200_000, "effective_from": "2025-01-01"}
+    assert api.post("/v1/reward-parameters", json=body).status_code == 201
+    for zone, on in (("AMT-OLD", "2024-12-31"), ("AMT-NEW", "2025-01-01")):
+        create_zone(api, zone)
+        assert recognize(api, zone, "provincial", on).status_code == 201
+
+    old = eventually(lambda: awards_of(api, "AMT-OLD"))
+    new = eventually(lambda: awards_of(api, "AMT-NEW"))
+    assert [a["amount_yuan"] for a in old] == [1_000_000]
+    assert [a["amount_yuan"] for a in new] == [1_200_000]
