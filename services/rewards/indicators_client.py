@@ -6,7 +6,6 @@ use, inside the running event loop (grpc#32480).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,10 +17,6 @@ from services.common.convert import date_from_pb, level_from_pb
 from services.common.errors import Unavailable
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.rewards.domain.rules import RankFact, RecognitionFact
-
-# Calls in flight at once for one ranking's zones: enough to overlap round trips, few enough not to swamp a
-# service that also answers the gateway.
-MAX_CONCURRENT_CALLS = 32
 
 
 @dataclass(frozen=True)
@@ -68,35 +63,24 @@ class IndicatorsClient:
         return ZoneInfo(reply.zone_code, reply.county_code, recognitions)
 
     async def rank_histories(self, zone_codes: Sequence[str]) -> dict[str, list[RankFact]]:
-        """Every official rank of each zone (GetRankHistory, one call per zone, run concurrently).
+        """Every official rank of each zone, in one GetRankHistories call (one snapshot, one deadline).
 
-        One deadline bounds them all. A zone the indicators service does not know has no ranks; any other
-        failure raises Unavailable, so the consumer redelivers the event later rather than decide from a part.
+        A zone the indicators service does not know has no ranks; any failure raises Unavailable, so the consumer
+        redelivers the event later rather than decide from a part.
         """
-        limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
-        metadata = self._metadata()
-
-        async def one(code: str) -> list[RankFact]:
-            async with limit:
-                try:
-                    reply = await self.stub.GetRankHistory(pb.GetRankHistoryRequest(zone_code=code), metadata=metadata)
-                except grpc.aio.AioRpcError as exc:
-                    if exc.code() == grpc.StatusCode.NOT_FOUND:
-                        return []
-                    raise Unavailable(f"rank history of {code}: {exc.code().name.lower()}") from exc
-            facts = []
-            for entry in reply.entries:
+        request = pb.GetRankHistoriesRequest(zone_codes=list(zone_codes))
+        try:
+            reply = await self.stub.GetRankHistories(request, timeout=self.deadline, metadata=self._metadata())
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable(f"rank histories of {len(zone_codes)} zones: {exc.code().name.lower()}") from exc
+        found: dict[str, list[RankFact]] = {code: [] for code in zone_codes}
+        for history in reply.histories:
+            facts = found.setdefault(history.zone_code, [])
+            for entry in history.entries:
                 level = level_from_pb(entry.level)
                 if level is not None:
                     facts.append(RankFact(entry.year, level, entry.rank))
-            return facts
-
-        try:
-            async with asyncio.timeout(self.deadline):
-                histories = await asyncio.gather(*(one(code) for code in zone_codes))
-        except TimeoutError as exc:
-            raise Unavailable(f"rank histories of {len(zone_codes)} zones took over {self.deadline:g}s") from exc
-        return dict(zip(zone_codes, histories, strict=True))
+        return found
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -167,3 +167,22 @@ def test_rank_history_lists_every_official_rank_oldest_first(service: Service) -
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
     service.run(scenario)
+
+
+def test_rank_histories_answer_many_zones_in_one_call_and_name_the_unknown(service: Service) -> None:
+    now = datetime.now(UTC)
+    with transaction(service.engine) as conn:
+        ranking_store.replace_ranking(conn, 2014, ZoneLevel.PROVINCIAL, [RankEntry(3, "LYG")], 0, now)
+        ranking_store.replace_ranking(conn, 2024, ZoneLevel.NATIONAL, [RankEntry(45, "LYG")], 178, now)
+
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        reply = await stub.GetRankHistories(pb.GetRankHistoriesRequest(zone_codes=["LYG", "NOPE", "LYG"]))
+        assert [(h.zone_code, [(e.year, e.rank) for e in h.entries]) for h in reply.histories] == [
+            ("LYG", [(2014, 3), (2024, 45)])
+        ]
+        assert list(reply.unknown_zone_codes) == ["NOPE"]
+        with pytest.raises(grpc.aio.AioRpcError) as too_many:
+            await stub.GetRankHistories(pb.GetRankHistoriesRequest(zone_codes=[f"Z{i}" for i in range(2001)]))
+        assert too_many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    service.run(scenario)

@@ -26,7 +26,10 @@ from services.indicators.domain.targets import ratio
 from services.indicators.events import stage_ranking_published
 from services.indicators.store import rankings as ranking_store
 from services.indicators.store import values as value_store
-from services.indicators.store.registry import levels_on
+from services.indicators.store.registry import known_zones, levels_on
+
+# One ranking's zones at most (178 national zones in 2024), with room to spare.
+MAX_HISTORIES = 2000
 
 
 def level_arg(value: int) -> ZoneLevel:
@@ -127,6 +130,30 @@ class EvaluationsApi(ServicerBase):
             return pb.RankHistory(
                 zone_code=request.zone_code,
                 entries=[pb.RankHistoryEntry(year=p.year, level=level_to_pb(p.level), rank=p.rank) for p in history],
+            )
+
+        return await self._read(work)
+
+    async def GetRankHistories(self, request: pb.GetRankHistoriesRequest, context: Context) -> pb.RankHistories:
+        codes = list(dict.fromkeys(request.zone_codes))
+        if len(codes) > MAX_HISTORIES:
+            invalid([FieldViolation(("zone_codes",), f"at most {MAX_HISTORIES} zones per call")])
+
+        def work() -> pb.RankHistories:
+            with reading(self.engine) as conn:
+                known = known_zones(conn, set(codes))
+                histories = ranking_store.rank_histories(conn, [c for c in codes if c in known]) if known else {}
+            return pb.RankHistories(
+                histories=[
+                    pb.RankHistory(
+                        zone_code=code,
+                        entries=[
+                            pb.RankHistoryEntry(year=p.year, level=level_to_pb(p.level), rank=p.rank) for p in history
+                        ],
+                    )
+                    for code, history in histories.items()
+                ],
+                unknown_zone_codes=[c for c in codes if c not in known],
             )
 
         return await self._read(work)

@@ -76,6 +76,19 @@ def past_ranks(conn: Connection, zone_codes: list[str], before: int) -> dict[str
     return result
 
 
+def rank_histories(conn: Connection, zone_codes: list[str]) -> dict[str, list[PastRank]]:
+    """Every zone's official ranks, oldest first, in one query (zones without ranks map to [])."""
+    e = ranking_entries.c
+    found: dict[str, list[PastRank]] = {code: [] for code in zone_codes}
+    for chunk in chunks(zone_codes):
+        rows = conn.execute(
+            select(e.zone_code, e.year, e.level, e.rank).where(e.zone_code.in_(chunk)).order_by(e.year, e.level)
+        )
+        for r in rows:
+            found[r.zone_code].append(PastRank(r.year, ZoneLevel(r.level), r.rank))
+    return found
+
+
 def rank_history(conn: Connection, zone_code: str) -> list[PastRank]:
     e = ranking_entries.c
     rows = conn.execute(select(e.year, e.level, e.rank).where(e.zone_code == zone_code).order_by(e.year, e.level))

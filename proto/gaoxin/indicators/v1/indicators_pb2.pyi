@@ -1363,6 +1363,54 @@ class RankHistoryEntry(_message.Message):
 Global___RankHistoryEntry: _TypeAlias = RankHistoryEntry  # noqa: Y015
 
 @_typing.final
+class GetRankHistoriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ZONE_CODES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def zone_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        zone_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["zone_codes", b"zone_codes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRankHistoriesRequest: _TypeAlias = GetRankHistoriesRequest  # noqa: Y015
+
+@_typing.final
+class RankHistories(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HISTORIES_FIELD_NUMBER: _builtins.int
+    UNKNOWN_ZONE_CODES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def histories(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankHistory]:
+        """one per known zone, in the order asked"""
+
+    @_builtins.property
+    def unknown_zone_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """zones the register does not know (no ranks)"""
+
+    def __init__(
+        self,
+        *,
+        histories: _abc.Iterable[Global___RankHistory] | None = ...,
+        unknown_zone_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["histories", b"histories", "unknown_zone_codes", b"unknown_zone_codes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankHistories: _TypeAlias = RankHistories  # noqa: Y015
+
+@_typing.final
 class RankHistory(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -124,6 +124,11 @@ class IndicatorsServiceStub:
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoryRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistory.FromString,
                 _registered_method=True)
+        self.GetRankHistories = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/GetRankHistories',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoriesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistories.FromString,
+                _registered_method=True)
         self.GetConsequences = channel.unary_unary(
                 '/gaoxin.indicators.v1.IndicatorsService/GetConsequences',
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetConsequencesRequest.SerializeToString,
@@ -261,6 +266,13 @@ class IndicatorsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRankHistories(self, request, context):
+        """The same for many zones in one call and one snapshot (the rewards service reads a ranking's zones at once).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetConsequences(self, request, context):
         """Clause 二十六: support / none / restrict per zone of a year's ranking.
         """
@@ -360,6 +372,11 @@ def add_IndicatorsServiceServicer_to_server(servicer, server):
                     servicer.GetRankHistory,
                     request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoryRequest.FromString,
                     response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistory.SerializeToString,
+            ),
+            'GetRankHistories': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRankHistories,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoriesRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistories.SerializeToString,
             ),
             'GetConsequences': grpc.unary_unary_rpc_method_handler(
                     servicer.GetConsequences,
@@ -853,6 +870,33 @@ class IndicatorsService:
             '/gaoxin.indicators.v1.IndicatorsService/GetRankHistory',
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoryRequest.SerializeToString,
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRankHistories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/GetRankHistories',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.GetRankHistoriesRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.RankHistories.FromString,
             options,
             channel_credentials,
             insecure,

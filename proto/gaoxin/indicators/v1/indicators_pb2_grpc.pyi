@@ -75,6 +75,8 @@ class IndicatorsServiceStub:
     GetRanking: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.GetRankingRequest, _indicators_pb2.Ranking]
     GetRankHistory: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.GetRankHistoryRequest, _indicators_pb2.RankHistory]
     """Every official rank of a zone, all years and levels, oldest first (the rewards service's input)."""
+    GetRankHistories: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.GetRankHistoriesRequest, _indicators_pb2.RankHistories]
+    """The same for many zones in one call and one snapshot (the rewards service reads a ranking's zones at once)."""
     GetConsequences: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.GetConsequencesRequest, _indicators_pb2.Consequences]
     """Clause 二十六: support / none / restrict per zone of a year's ranking."""
 
@@ -123,6 +125,8 @@ class IndicatorsServiceAsyncStub(IndicatorsServiceStub):
     GetRanking: _aio.UnaryUnaryMultiCallable[_indicators_pb2.GetRankingRequest, _indicators_pb2.Ranking]  # type: ignore[assignment]
     GetRankHistory: _aio.UnaryUnaryMultiCallable[_indicators_pb2.GetRankHistoryRequest, _indicators_pb2.RankHistory]  # type: ignore[assignment]
     """Every official rank of a zone, all years and levels, oldest first (the rewards service's input)."""
+    GetRankHistories: _aio.UnaryUnaryMultiCallable[_indicators_pb2.GetRankHistoriesRequest, _indicators_pb2.RankHistories]  # type: ignore[assignment]
+    """The same for many zones in one call and one snapshot (the rewards service reads a ranking's zones at once)."""
     GetConsequences: _aio.UnaryUnaryMultiCallable[_indicators_pb2.GetConsequencesRequest, _indicators_pb2.Consequences]  # type: ignore[assignment]
     """Clause 二十六: support / none / restrict per zone of a year's ranking."""
 
@@ -276,6 +280,14 @@ class IndicatorsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_indicators_pb2.RankHistory, _abc.Awaitable[_indicators_pb2.RankHistory]]:
         """Every official rank of a zone, all years and levels, oldest first (the rewards service's input)."""
+
+    @_abc_1.abstractmethod
+    def GetRankHistories(
+        self,
+        request: _indicators_pb2.GetRankHistoriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicators_pb2.RankHistories, _abc.Awaitable[_indicators_pb2.RankHistories]]:
+        """The same for many zones in one call and one snapshot (the rewards service reads a ranking's zones at once)."""
 
     @_abc_1.abstractmethod
     def GetConsequences(
