@@ -60,6 +60,8 @@ def running_platform(work_dir: Path) -> Iterator[Platform]:
         host="127.0.0.1",
         nats_url=None,
         demo_data=False,
+        # The load is the point here: the per-key quota (6000/min by default) would cut a long run short.
+        rate_limit_per_minute=100_000_000,
         gateway_database_url=None,
         **{f"{s}_database_url": None for s in DOMAIN_SERVICES},
         **{f"{s}_addr": None for s in DOMAIN_SERVICES},
