@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -53,8 +53,3 @@ def clause_to_pb(number: int) -> types_pb2.ClauseRef:
     """A clause of the policy as a decision cites it: number, label and its own words."""
     cited = clause(number)
     return types_pb2.ClauseRef(number=cited.number, label=cited.label, text=cited.text)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite gives naive datetimes back for timezone-aware columns; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -20,11 +20,11 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table
+from sqlalchemy import Column, Engine, MetaData, String, Table
 from sqlalchemy.engine import Connection
 
 from services.common.bus import Bus
-from services.common.db import insert_ignoring_duplicates, transaction
+from services.common.db import UtcDateTime, insert_ignoring_duplicates, transaction
 from services.common.logs import request_id_var
 from services.common.metrics import CONSUMER_PENDING, EVENTS_CONSUMED
 from services.common.outbox import MSG_ID_HEADER, REQUEST_ID_HEADER
@@ -64,7 +64,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(64), primary_key=True),
         Column("subject", String(200), nullable=False),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     )
 
 

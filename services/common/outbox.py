@@ -18,7 +18,6 @@ from google.protobuf.message import Message
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Engine,
     Index,
     Integer,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from services.common.bus import Bus
-from services.common.db import reading, transaction
+from services.common.db import UtcDateTime, reading, transaction
 from services.common.logs import request_id_var
 from services.common.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
@@ -52,8 +51,8 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("subject", String(200), nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("request_id", String(64), nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
         Index("ix_outbox_published_at_seq", "published_at", "seq"),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -19,13 +19,20 @@ from gaoxin.rewards.v1 import rewards_pb2_grpc as pb_grpc
 from gaoxin.types.v1 import types_pb2
 from sqlalchemy import Engine
 
-from services.common.convert import ZoneLevel, date_from_pb, date_to_pb, level_from_pb, level_to_pb, today_in_china
+from services.common.convert import (
+    ZoneLevel,
+    clause_to_pb,
+    date_from_pb,
+    date_to_pb,
+    level_from_pb,
+    level_to_pb,
+    today_in_china,
+)
 from services.common.db import reading, transaction
 from services.common.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from services.common.logs import request_id_var
 from services.common.outbox import OutboxRelay
 from services.common.paging import decode_token, encode_token, page_size
-from services.common.policy.clauses import chinese_numeral, clause
 from services.rewards import ledger, store
 from services.rewards.domain import validation as check
 from services.rewards.domain.parameters import SPECS, ParameterTable, ParameterVersion, parse_value, render_value
@@ -54,10 +61,6 @@ RULE_ORDER = {r.id: i for i, r in enumerate(RULES)}
 MAX_SIMULATED_FACTS = 100_000
 
 
-def clause_ref(number: int) -> types_pb2.ClauseRef:
-    return types_pb2.ClauseRef(number=number, label=f"（{chinese_numeral(number)}）", text=clause(number).text)
-
-
 def _use(name: str, value: str, version: int, effective_from: date) -> pb.ParameterUse:
     return pb.ParameterUse(name=name, value=value, version=version, effective_from=date_to_pb(effective_from))
 
@@ -75,7 +78,7 @@ def award_to_pb(row: Any) -> pb.Award:
         amount_yuan=row.amount_yuan,
         status=_STATUS[row.status],
         basis=row.basis,
-        clause=clause_ref(row.clause),
+        clause=clause_to_pb(row.clause),
         parameters=[
             _use(p["name"], p["value"], p["version"], date.fromisoformat(p["effective_from"])) for p in row.parameters
         ],
@@ -84,9 +87,9 @@ def award_to_pb(row: Any) -> pb.Award:
         explanation=row.explanation,
         basis_key=row.basis_key,
     )
-    award.granted_at.FromDatetime(_utc(row.granted_at))
+    award.granted_at.FromDatetime(row.granted_at)
     if row.revoked_at is not None:
-        award.revoked_at.FromDatetime(_utc(row.revoked_at))
+        award.revoked_at.FromDatetime(row.revoked_at)
     return award
 
 
@@ -98,7 +101,7 @@ def decision_to_pb(decision: AwardDecision) -> pb.Award:
         year=decision.year,
         amount_yuan=decision.amount_yuan,
         basis=decision.basis,
-        clause=clause_ref(decision.clause),
+        clause=clause_to_pb(decision.clause),
         parameters=_uses(decision.parameters),
         earmark=decision.earmark,
         explanation=decision.explanation,
@@ -116,13 +119,8 @@ def refusal_to_pb(refusal: NoAward) -> pb.Refusal:
         basis_key=refusal.basis_key,
         reason=refusal.reason,
         parameters=_uses(refusal.parameters),
-        clause=clause_ref(spec.clause),
+        clause=clause_to_pb(spec.clause),
     )
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _invalid(violations: list[FieldViolation]) -> None:
@@ -470,8 +468,8 @@ def talent_project_detail(conn: Any, code: str) -> pb.TalentProjectDetail | None
         facts = ledger.load_facts(conn, spec, [code])
         outcomes = spec.evaluate(code, facts, ledger.parameter_table(conn), True)
         detail.refusals.extend(refusal_to_pb(o) for o in outcomes if isinstance(o, NoAward))
-    detail.recorded_at.FromDatetime(_utc(row.recorded_at))
-    detail.updated_at.FromDatetime(_utc(row.updated_at))
+    detail.recorded_at.FromDatetime(row.recorded_at)
+    detail.updated_at.FromDatetime(row.updated_at)
     return detail
 
 
@@ -484,7 +482,7 @@ def parameter_version_to_pb(version: ParameterVersion, recorded_at: datetime | N
         source=version.source,
     )
     if recorded_at is not None:
-        message.recorded_at.FromDatetime(_utc(recorded_at))
+        message.recorded_at.FromDatetime(recorded_at)
     return message
 
 
@@ -499,7 +497,7 @@ def rules_to_pb(table: ParameterTable, recorded: dict[tuple[str, int], datetime]
                 name=name,
                 kind=spec.kind.value,
                 description=spec.description,
-                clause=clause_ref(spec.clause),
+                clause=clause_to_pb(spec.clause),
                 choices=list(spec.choices),
                 open_point=spec.open_point,
                 versions=[parameter_version_to_pb(v, recorded.get((v.name, v.version))) for v in table.history(name)],
@@ -525,7 +523,7 @@ def rules_to_pb(table: ParameterTable, recorded: dict[tuple[str, int], datetime]
                 rule=rule.id,
                 title=rule.title,
                 beneficiary_kind=rule.beneficiary_kind,
-                clause=clause_ref(rule.clause),
+                clause=clause_to_pb(rule.clause),
                 condition=rule.condition,
                 basis_key=rule.basis_key,
                 fact_date=rule.fact_date,

@@ -23,7 +23,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
     Index,
     Integer,
     String,
@@ -38,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 
 from services.common.convert import ZoneLevel
-from services.common.db import insert_ignoring_duplicates, new_metadata
+from services.common.db import UtcDateTime, insert_ignoring_duplicates, new_metadata
 from services.common.inbox import inbox_table
 from services.common.outbox import outbox_table
 from services.rewards.domain.parameters import ParameterVersion, render_value, stored_version
@@ -76,8 +75,8 @@ awards = Table(
     Column("earmark", String(64), nullable=False),
     Column("explanation", Text, nullable=False),
     Column("source_event_id", String(200), nullable=False),  # what caused the grant: an event id, or a request
-    Column("granted_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revocation_reason", Text, nullable=True),
     Column("revoked_by", String(200), nullable=True),  # what caused the revocation, like source_event_id
     # One granted award per (rule, beneficiary, basis), whatever happens to the events behind it; revoked rows
@@ -132,8 +131,8 @@ talent_projects = Table(
     Column("talent_level", String(16), nullable=False),
     Column("investment_yuan", BigInteger, nullable=False),
     Column("recruited_on", Date, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Versions added by an admin; version 1 of each parameter is the platform's default, in code.
@@ -144,7 +143,7 @@ reward_parameters = Table(
     Column("version", Integer, primary_key=True),
     Column("value", String(64), nullable=False),
     Column("effective_from", Date, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     Column("request_id", String(64), nullable=False),
 )
 

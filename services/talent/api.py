@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from services.common.convert import as_utc, clause_to_pb, date_from_pb, date_to_pb, today_in_china
+from services.common.convert import clause_to_pb, date_from_pb, date_to_pb, today_in_china
 from services.common.db import GroupCommitWriter, reading
 from services.common.errors import FieldViolation, NotFound
 from services.common.logs import request_id_var
@@ -101,7 +101,7 @@ def decision_to_pb(d: Mapping[str, Any]) -> pb.Decision:
         inputs=d["inputs"],
         requested_by=d["requested_by"],
     )
-    decision.decided_at.FromDatetime(as_utc(d["decided_at"]))
+    decision.decided_at.FromDatetime(d["decided_at"])
     result = d["result"]
     if d["check_name"] == WORK_PERMIT_AGE:
         decision.work_permit_age.CopyFrom(pb.WorkPermitAgeResult(**result))

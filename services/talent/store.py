@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Integer,
     String,
     Table,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from services.common.db import new_metadata
+from services.common.db import UtcDateTime, new_metadata
 from services.common.outbox import outbox_table
 from services.talent.domain.checks import Assessment
 
@@ -37,7 +36,7 @@ decisions = Table(
     Column("outcome", String(32), nullable=False),
     Column("rule_set_version", String(32), nullable=False),
     Column("decided_on", Date, nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
     # Pseudonym of the applicant (keyed HMAC), so an audit can gather the decisions about one person.
     Column("subject", String(64), nullable=True, index=True),
     Column("subject_basis", String(32), nullable=True),

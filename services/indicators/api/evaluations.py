@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 from sqlalchemy.engine import Connection
 
-from services.common.convert import ZoneLevel, as_utc, clause_to_pb, level_from_pb, level_to_pb
+from services.common.convert import ZoneLevel, clause_to_pb, level_from_pb, level_to_pb
 from services.common.db import reading, transaction
 from services.common.errors import FieldViolation, NotFound
 from services.indicators import store
@@ -59,7 +59,7 @@ def ranking_to_pb(conn: Connection, row: ranking_store.RankingRow) -> pb.Ranking
         weights={code: str(w) for code, w in weights.value.items()},
         field_size=effective_field_size(row.entries, row.field_size),
     )
-    message.published_at.FromDatetime(as_utc(row.published_at))
+    message.published_at.FromDatetime(row.published_at)
     for entry in row.entries:
         best = historical_best(past.get(entry.zone_code, []), row.year, row.level)
         score = scores.get(entry.zone_code)

@@ -12,7 +12,7 @@ from prometheus_client import Counter
 from sqlalchemy import Engine
 
 from services.common.bulk import gc_paused
-from services.common.convert import ZoneLevel, as_utc, clause_to_pb, date_to_pb, level_to_pb
+from services.common.convert import ZoneLevel, clause_to_pb, date_to_pb, level_to_pb
 from services.common.db import reading, transaction
 from services.common.errors import FieldViolation, InvalidArgument, MalformedInput, NotFound
 from services.common.logs import request_id_var
@@ -212,7 +212,7 @@ class ValuesApi(ServicerBase):
             if stored is not None:
                 raw.value, raw.source, raw.batch_id = stored.value, stored.source, stored.batch_id
                 raw.revisions = stored.version - 1
-                raw.recorded_at.FromDatetime(as_utc(stored.recorded_at))
+                raw.recorded_at.FromDatetime(stored.recorded_at)
             reply.raw.append(raw)
         for derived in evaluate_all({code: v.value for code, v in held.items()}, level, at):
             item = pb.DerivedValue(
@@ -248,8 +248,8 @@ class ValuesApi(ServicerBase):
             version = pb.ValueVersion(
                 version=stored.version, value=stored.value, source=stored.source, batch_id=stored.batch_id
             )
-            version.recorded_at.FromDatetime(as_utc(stored.recorded_at))
+            version.recorded_at.FromDatetime(stored.recorded_at)
             if stored.superseded_at is not None:
-                version.superseded_at.FromDatetime(as_utc(stored.superseded_at))
+                version.superseded_at.FromDatetime(stored.superseded_at)
             reply.versions.append(version)
         return reply

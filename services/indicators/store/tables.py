@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from services.common.db import new_metadata
+from services.common.db import UtcDateTime, new_metadata
 from services.common.inbox import inbox_table
 from services.common.outbox import outbox_table
 
@@ -34,7 +33,7 @@ counties = Table(
     metadata,
     Column("county_code", String(6), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 designations = Table(
@@ -44,7 +43,7 @@ designations = Table(
     Column("programme", String(32), primary_key=True),
     Column("level", String(16), primary_key=True),
     Column("listed_on", Date, primary_key=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 zones = Table(
@@ -54,7 +53,7 @@ zones = Table(
     Column("name", String(200), nullable=False),
     Column("county_code", String(6), ForeignKey("counties.county_code"), nullable=False),
     Column("parks", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 recognitions = Table(
@@ -63,7 +62,7 @@ recognitions = Table(
     Column("zone_code", String(32), ForeignKey("zones.zone_code"), primary_key=True),
     Column("recognized_on", Date, primary_key=True),
     Column("level", String(16), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 enterprises = Table(
@@ -73,7 +72,7 @@ enterprises = Table(
     Column("name", String(200), nullable=False),
     Column("zone_code", String(32), ForeignKey("zones.zone_code"), nullable=False, index=True),
     Column("above_scale", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Every certificate an enterprise was pushed with (they are renewed every three years), so "high-tech on
@@ -84,7 +83,7 @@ hitech_certificates = Table(
     Column("credit_code", String(18), ForeignKey("enterprises.credit_code"), primary_key=True),
     Column("issued_on", Date, primary_key=True),
     Column("number", String(64), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 value_batches = Table(
@@ -92,7 +91,7 @@ value_batches = Table(
     metadata,
     Column("batch_id", String(36), primary_key=True),
     Column("source", String(200), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("request_id", String(64), nullable=False),
     Column("accepted", Integer, nullable=False),
     Column("created", Integer, nullable=False),
@@ -134,7 +133,7 @@ rankings = Table(
     Column("year", Integer, primary_key=True),
     Column("level", String(16), primary_key=True),
     Column("field_size", Integer, nullable=False),  # as pushed; 0: the largest rank
-    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
     Column("revision", Integer, nullable=False),  # 1 when first pushed; +1 per replacement that changed it
 )
 
