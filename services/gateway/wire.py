@@ -22,6 +22,10 @@ def iso_date(value: types_pb2.Date) -> str | None:
     return date(value.year, value.month, value.day).isoformat()
 
 
+def pb_date(value: types_pb2.Date) -> date:
+    return date(value.year, value.month, value.day)
+
+
 def iso_time(value: Timestamp) -> str:
     """RFC 3339 in UTC with a Z, as pydantic writes datetimes elsewhere in the API."""
     return value.ToJsonString()
@@ -34,3 +38,8 @@ def clause_json(ref: types_pb2.ClauseRef) -> dict[str, Any]:
 def or_none(text: str) -> str | None:
     """Proto3 strings are "" when unset; the contract says null."""
     return text or None
+
+
+def parameter_value(text: str) -> int | str:
+    """Parameter values travel as exact text; whole numbers (yuan, places) go out as JSON integers."""
+    return int(text) if text.lstrip("-").isdigit() else text

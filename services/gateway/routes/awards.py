@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -12,23 +12,12 @@ from gaoxin.types.v1 import types_pb2
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.deps import Backend, Reader
 from services.gateway.schemas import AwardPage, AwardSummary, ParameterIn, SimulationIn, SimulationOut
+from services.gateway.wire import clause_json, iso_date, parameter_value
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 
 _STATUS = {pb.AWARD_STATUS_GRANTED: "granted", pb.AWARD_STATUS_REVOKED: "revoked"}
 _STATUS_FILTER = {"granted": pb.AWARD_STATUS_GRANTED, "revoked": pb.AWARD_STATUS_REVOKED}
-
-
-def parameter_value(text: str) -> int | str:
-    return int(text) if text.lstrip("-").isdigit() else text
-
-
-def pb_date(value: types_pb2.Date) -> date:
-    return date(value.year, value.month, value.day)
-
-
-def clause_json(ref: types_pb2.ClauseRef) -> dict[str, Any]:
-    return {"id": ref.number, "label": ref.label, "text": ref.text, "url": f"/v1/policy/clauses/{ref.number}"}
 
 
 def parameters_json(uses: Any) -> list[dict[str, Any]]:
@@ -37,7 +26,7 @@ def parameters_json(uses: Any) -> list[dict[str, Any]]:
             "name": p.name,
             "value": parameter_value(p.value),
             "version": p.version,
-            "effective_from": pb_date(p.effective_from),
+            "effective_from": iso_date(p.effective_from),
         }
         for p in uses
     ]

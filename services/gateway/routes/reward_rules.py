@@ -12,8 +12,9 @@ from gaoxin.rewards.v1 import rewards_pb2 as pb
 from services.common.convert import date_to_pb
 from services.gateway.deps import Admin, Backend, Reader
 from services.gateway.idempotency import idempotent
-from services.gateway.routes.awards import clause_json, parameter_pb, parameter_value, pb_date
+from services.gateway.routes.awards import parameter_pb
 from services.gateway.schemas import IsoDate, ParameterAdded, ParameterIn, RewardRules
+from services.gateway.wire import clause_json, parameter_value, pb_date
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 

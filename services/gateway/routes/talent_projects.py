@@ -13,8 +13,9 @@ from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
-from services.gateway.routes.awards import award_json, pb_date, refusal_json
+from services.gateway.routes.awards import award_json, refusal_json
 from services.gateway.schemas import ProjectCode, TalentProjectDetail, TalentProjectIn, TalentProjectRecorded
+from services.gateway.wire import pb_date
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 

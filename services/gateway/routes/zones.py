@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -28,6 +27,7 @@ from services.gateway.schemas import (
     ZoneIn,
     ZonePage,
 )
+from services.gateway.wire import iso_date, level_name
 
 router = APIRouter(prefix="/v1", tags=["zones"])
 
@@ -45,7 +45,9 @@ def zone_json(zone: pb.Zone) -> dict[str, Any]:
         "county_code": zone.county_code,
         "parks": list(zone.parks),
         "level": level.value if level else None,
-        "recognitions": [{"level": _level(r.level), "recognized_on": _iso(r.recognized_on)} for r in zone.recognitions],
+        "recognitions": [
+            {"level": level_name(r.level), "recognized_on": iso_date(r.recognized_on)} for r in zone.recognitions
+        ],
     }
 
 
@@ -54,19 +56,10 @@ def county_json(county: pb.CountyDetail) -> dict[str, Any]:
         "county_code": county.county.county_code,
         "name": county.county.name,
         "designations": [
-            {"programme": d.programme, "level": _level(d.level), "listed_on": _iso(d.listed_on)}
+            {"programme": d.programme, "level": level_name(d.level), "listed_on": iso_date(d.listed_on)}
             for d in county.designations
         ],
     }
-
-
-def _level(value: int) -> str:
-    level = level_from_pb(value)  # type: ignore[arg-type]
-    return level.value if level else "unspecified"
-
-
-def _iso(d: Any) -> str:
-    return date(d.year, d.month, d.day).isoformat()
 
 
 @router.put(
