@@ -26,6 +26,8 @@ from services.gateway.backends import HTTP_STATUS, Backends
 from services.gateway.deps import KeyCache
 from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, key_hash, new_key
 from services.gateway.domain.ratelimit import FixedWindowLimiter
+from services.gateway.events import ActiveEventTypes
+from services.gateway.events import subscriptions as webhook_subscriptions
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.problems import Problem, ProblemResponse, problem_response
 from services.gateway.routes import (
@@ -43,8 +45,7 @@ from services.gateway.routes import (
     webhooks,
     zones,
 )
-from services.gateway.webhooks import ActiveEventTypes, WebhookDispatcher
-from services.gateway.webhooks import subscriptions as webhook_subscriptions
+from services.gateway.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
