@@ -1,5 +1,5 @@
 """The indicators service's internal gRPC calls over a real port: streamed ingestion for internal producers,
-the talent service's enterprise lookup, the rewards service's rank history."""
+the talent service's enterprise lookups (alone and in batches), the rewards service's rank history."""
 
 from __future__ import annotations
 
@@ -146,6 +146,46 @@ def test_locate_enterprise_answers_zone_level_and_hitech_on_a_date(service: Serv
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.LocateEnterprise(pb.LocateEnterpriseRequest(credit_code="91110108551385082A"))
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    service.run(scenario)
+
+
+def test_locate_enterprises_answers_each_lookup_as_locate_enterprise_would(service: Service) -> None:
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        certificate = pb.HitechCertificate(number="GR2022", issued_on=date_to_pb(date(2022, 12, 1)))
+        enterprise = pb.Enterprise(
+            credit_code=CODE, name="某公司", zone_code="LYG", above_scale=True, hitech_certificate=certificate
+        )
+        await stub.UpsertEnterprises(pb.UpsertEnterprisesRequest(enterprises=[enterprise]))
+        asked = [
+            (CODE, date(2025, 12, 1)),
+            ("91110108551385082Q", date(2025, 12, 1)),  # well formed, not registered
+            ("91110108551385082A", date(2025, 12, 1)),  # wrong check character
+            (CODE, date(2010, 1, 1)),
+        ]
+        lookups = [pb.LocateEnterpriseRequest(credit_code=code, on=date_to_pb(on)) for code, on in asked]
+
+        batch = await stub.LocateEnterprises(pb.LocateEnterprisesRequest(lookups=lookups))
+        alone = [await stub.LocateEnterprise(lookup) for lookup in lookups if lookup is not lookups[2]]
+
+        located, unknown, refused, early = batch.locations
+        assert [located, unknown, early] == alone
+        assert (located.found, located.zone_code, located.zone_level, located.hitech) == (
+            True,
+            "LYG",
+            types_pb2.ZONE_LEVEL_NATIONAL,
+            True,
+        )
+        assert (early.zone_level, early.hitech) == (types_pb2.ZONE_LEVEL_PROVINCIAL, False)
+        assert unknown.found is False and not unknown.credit_code_problems
+        assert refused.found is False
+        assert list(refused.credit_code_problems) == [
+            "check character (position 18, GB 32100-2015) should be 'Q', found 'A'"
+        ]
+        too_many = pb.LocateEnterprisesRequest(lookups=[lookups[0]] * 501)
+        with pytest.raises(grpc.aio.AioRpcError) as refused_call:
+            await stub.LocateEnterprises(too_many)
+        assert refused_call.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
     service.run(scenario)
 

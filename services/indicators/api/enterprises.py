@@ -19,11 +19,14 @@ from services.indicators.domain.enterprises import (
     EnterpriseRecord,
     hitech_on,
 )
-from services.indicators.domain.registry import check_name, level_on
+from services.indicators.domain.registry import Recognition, check_name, level_on
 from services.indicators.store import enterprises as enterprise_store
 from services.indicators.store.registry import known_zones
 
 Location = tuple[str | int, ...]
+
+# Per LocateEnterprises call: the talent service sends what gathered while its previous call was out.
+MAX_LOOKUPS = 500
 
 
 def enterprise_to_pb(record: EnterpriseRecord, today: date) -> pb.Enterprise:
@@ -42,6 +45,17 @@ def enterprise_to_pb(record: EnterpriseRecord, today: date) -> pb.Enterprise:
             )
         )
     return message
+
+
+def location_to_pb(record: EnterpriseRecord, history: list[Recognition], on: date) -> pb.LocateEnterpriseResponse:
+    return pb.LocateEnterpriseResponse(
+        found=True,
+        zone_code=record.zone_code,
+        zone_level=level_to_pb(level_on(history, on)),
+        hitech=hitech_on(record.certificates, on),
+        above_scale=record.above_scale,
+        enterprise_name=record.name,
+    )
 
 
 def check_credit_code(code: str, location: Location) -> list[FieldViolation]:
@@ -136,13 +150,34 @@ class EnterprisesApi(ServicerBase):
                 if record is None:
                     return pb.LocateEnterpriseResponse(found=False)
                 history = store.zone_recognitions(conn, record.zone_code)
-            return pb.LocateEnterpriseResponse(
-                found=True,
-                zone_code=record.zone_code,
-                zone_level=level_to_pb(level_on(history, on)),
-                hitech=hitech_on(record.certificates, on),
-                above_scale=record.above_scale,
-                enterprise_name=record.name,
-            )
+            return location_to_pb(record, history, on)
+
+        return await self._read(work)
+
+    async def LocateEnterprises(
+        self, request: pb.LocateEnterprisesRequest, context: Context
+    ) -> pb.LocateEnterprisesResponse:
+        if len(request.lookups) > MAX_LOOKUPS:
+            invalid([FieldViolation(("lookups",), f"at most {MAX_LOOKUPS} lookups in one call")])
+        today = today_in_china()
+        problems = [credit_code_problems(lookup.credit_code) for lookup in request.lookups]
+        dates = [date_arg(lookup.on, f"lookups.{i}.on") or today for i, lookup in enumerate(request.lookups)]
+        codes = [lookup.credit_code for lookup, refused in zip(request.lookups, problems, strict=True) if not refused]
+
+        def work() -> pb.LocateEnterprisesResponse:
+            # Three queries for the whole batch, whatever its size: that is what gathering lookups is for.
+            with reading(self.engine) as conn:
+                records = enterprise_store.get_enterprises(conn, codes)
+                histories = store.zones_recognitions(conn, sorted({r.zone_code for r in records.values()}))
+            answers = []
+            for lookup, refused, on in zip(request.lookups, problems, dates, strict=True):
+                record = records.get(lookup.credit_code)
+                if refused:
+                    answers.append(pb.LocateEnterpriseResponse(found=False, credit_code_problems=refused))
+                elif record is None:
+                    answers.append(pb.LocateEnterpriseResponse(found=False))
+                else:
+                    answers.append(location_to_pb(record, histories[record.zone_code], on))
+            return pb.LocateEnterprisesResponse(locations=answers)
 
         return await self._read(work)

@@ -14,6 +14,7 @@ from services.indicators.store.registry import (
     upsert_county,
     upsert_zone,
     zone_recognitions,
+    zones_recognitions,
 )
 from services.indicators.store.tables import counties, inbox, metadata, outbox, recognitions, zones
 
@@ -35,4 +36,5 @@ __all__ = [
     "upsert_zone",
     "zone_recognitions",
     "zones",
+    "zones_recognitions",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
@@ -28,6 +29,42 @@ def get_enterprise(conn: Connection, credit_code: str) -> EnterpriseRecord | Non
         row.above_scale,
         tuple(Certificate(c.number, c.issued_on) for c in certificates),
     )
+
+
+# Built once, with an expanding parameter, so it is compiled once and cached whatever the number of codes.
+_ENTERPRISES_WITH_CERTIFICATES = (
+    select(
+        enterprises.c.credit_code,
+        enterprises.c.name,
+        enterprises.c.zone_code,
+        enterprises.c.above_scale,
+        hitech_certificates.c.number,
+        hitech_certificates.c.issued_on,
+    )
+    .select_from(
+        enterprises.outerjoin(hitech_certificates, hitech_certificates.c.credit_code == enterprises.c.credit_code)
+    )
+    .where(enterprises.c.credit_code.in_(bindparam("codes", expanding=True)))
+    .order_by(enterprises.c.credit_code, hitech_certificates.c.issued_on)
+)
+
+
+def get_enterprises(conn: Connection, credit_codes: list[str]) -> dict[str, EnterpriseRecord]:
+    """The registered ones among `credit_codes`, by code: one query per 500 codes."""
+    rows: dict[str, list[Any]] = {}
+    for chunk in chunks(sorted(set(credit_codes))):
+        for row in conn.execute(_ENTERPRISES_WITH_CERTIFICATES, {"codes": chunk}):
+            rows.setdefault(row.credit_code, []).append(row)
+    return {
+        code: EnterpriseRecord(
+            code,
+            held[0].name,
+            held[0].zone_code,
+            held[0].above_scale,
+            tuple(Certificate(row.number, row.issued_on) for row in held if row.number is not None),
+        )
+        for code, held in rows.items()
+    }
 
 
 def upsert_enterprises(conn: Connection, records: list[EnterpriseRecord]) -> tuple[int, int]:

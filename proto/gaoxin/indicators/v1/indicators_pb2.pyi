@@ -586,6 +586,7 @@ class LocateEnterpriseResponse(_message.Message):
     HITECH_FIELD_NUMBER: _builtins.int
     ABOVE_SCALE_FIELD_NUMBER: _builtins.int
     ENTERPRISE_NAME_FIELD_NUMBER: _builtins.int
+    CREDIT_CODE_PROBLEMS_FIELD_NUMBER: _builtins.int
     found: _builtins.bool
     zone_code: _builtins.str
     zone_level: _types_pb2.ZoneLevel.ValueType
@@ -594,6 +595,10 @@ class LocateEnterpriseResponse(_message.Message):
     """a certificate valid on `on`"""
     above_scale: _builtins.bool
     enterprise_name: _builtins.str
+    @_builtins.property
+    def credit_code_problems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """LocateEnterprises only: why the credit code is refused (empty when it is accepted; found is then false)."""
+
     def __init__(
         self,
         *,
@@ -603,14 +608,59 @@ class LocateEnterpriseResponse(_message.Message):
         hitech: _builtins.bool = ...,
         above_scale: _builtins.bool = ...,
         enterprise_name: _builtins.str = ...,
+        credit_code_problems: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["above_scale", b"above_scale", "enterprise_name", b"enterprise_name", "found", b"found", "hitech", b"hitech", "zone_code", b"zone_code", "zone_level", b"zone_level"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["above_scale", b"above_scale", "credit_code_problems", b"credit_code_problems", "enterprise_name", b"enterprise_name", "found", b"found", "hitech", b"hitech", "zone_code", b"zone_code", "zone_level", b"zone_level"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LocateEnterpriseResponse: _TypeAlias = LocateEnterpriseResponse  # noqa: Y015
+
+@_typing.final
+class LocateEnterprisesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOOKUPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lookups(self) -> _containers.RepeatedCompositeFieldContainer[Global___LocateEnterpriseRequest]:
+        """at most 500"""
+
+    def __init__(
+        self,
+        *,
+        lookups: _abc.Iterable[Global___LocateEnterpriseRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lookups", b"lookups"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocateEnterprisesRequest: _TypeAlias = LocateEnterprisesRequest  # noqa: Y015
+
+@_typing.final
+class LocateEnterprisesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def locations(self) -> _containers.RepeatedCompositeFieldContainer[Global___LocateEnterpriseResponse]:
+        """one per lookup, in the same order"""
+
+    def __init__(
+        self,
+        *,
+        locations: _abc.Iterable[Global___LocateEnterpriseResponse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["locations", b"locations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocateEnterprisesResponse: _TypeAlias = LocateEnterprisesResponse  # noqa: Y015
 
 @_typing.final
 class Target(_message.Message):

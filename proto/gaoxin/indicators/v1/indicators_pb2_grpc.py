@@ -84,6 +84,11 @@ class IndicatorsServiceStub:
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseResponse.FromString,
                 _registered_method=True)
+        self.LocateEnterprises = channel.unary_unary(
+                '/gaoxin.indicators.v1.IndicatorsService/LocateEnterprises',
+                request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterprisesRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterprisesResponse.FromString,
+                _registered_method=True)
         self.ListIndicators = channel.unary_unary(
                 '/gaoxin.indicators.v1.IndicatorsService/ListIndicators',
                 request_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.ListIndicatorsRequest.SerializeToString,
@@ -203,6 +208,15 @@ class IndicatorsServiceServicer:
     def LocateEnterprise(self, request, context):
         """For the talent service: which zone is this enterprise in, and is it high-tech on a date?
         An unknown enterprise is an answer (found = false), not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LocateEnterprises(self, request, context):
+        """Added: many lookups in one call, each answered as LocateEnterprise answers it alone, except that a credit
+        code LocateEnterprise refuses (INVALID_ARGUMENT) is refused in its own answer (credit_code_problems), so
+        one bad code does not sink the others. The talent service gathers the checks of a moment into one call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -332,6 +346,11 @@ def add_IndicatorsServiceServicer_to_server(servicer, server):
                     servicer.LocateEnterprise,
                     request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseRequest.FromString,
                     response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseResponse.SerializeToString,
+            ),
+            'LocateEnterprises': grpc.unary_unary_rpc_method_handler(
+                    servicer.LocateEnterprises,
+                    request_deserializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterprisesRequest.FromString,
+                    response_serializer=gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterprisesResponse.SerializeToString,
             ),
             'ListIndicators': grpc.unary_unary_rpc_method_handler(
                     servicer.ListIndicators,
@@ -654,6 +673,33 @@ class IndicatorsService:
             '/gaoxin.indicators.v1.IndicatorsService/LocateEnterprise',
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseRequest.SerializeToString,
             gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterpriseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LocateEnterprises(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.indicators.v1.IndicatorsService/LocateEnterprises',
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterprisesRequest.SerializeToString,
+            gaoxin_dot_indicators_dot_v1_dot_indicators__pb2.LocateEnterprisesResponse.FromString,
             options,
             channel_credentials,
             insecure,

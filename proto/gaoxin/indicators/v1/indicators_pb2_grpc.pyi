@@ -55,6 +55,11 @@ class IndicatorsServiceStub:
     """For the talent service: which zone is this enterprise in, and is it high-tech on a date?
     An unknown enterprise is an answer (found = false), not an error.
     """
+    LocateEnterprises: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.LocateEnterprisesRequest, _indicators_pb2.LocateEnterprisesResponse]
+    """Added: many lookups in one call, each answered as LocateEnterprise answers it alone, except that a credit
+    code LocateEnterprise refuses (INVALID_ARGUMENT) is refused in its own answer (credit_code_problems), so
+    one bad code does not sink the others. The talent service gathers the checks of a moment into one call.
+    """
     ListIndicators: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.ListIndicatorsRequest, _indicators_pb2.ListIndicatorsResponse]
     """--- indicators -----------------------------------------------------------------------------------------"""
     IngestIndicatorValues: _grpc.UnaryUnaryMultiCallable[_indicators_pb2.IngestIndicatorValuesRequest, _indicators_pb2.IngestIndicatorValuesResponse]
@@ -104,6 +109,11 @@ class IndicatorsServiceAsyncStub(IndicatorsServiceStub):
     LocateEnterprise: _aio.UnaryUnaryMultiCallable[_indicators_pb2.LocateEnterpriseRequest, _indicators_pb2.LocateEnterpriseResponse]  # type: ignore[assignment]
     """For the talent service: which zone is this enterprise in, and is it high-tech on a date?
     An unknown enterprise is an answer (found = false), not an error.
+    """
+    LocateEnterprises: _aio.UnaryUnaryMultiCallable[_indicators_pb2.LocateEnterprisesRequest, _indicators_pb2.LocateEnterprisesResponse]  # type: ignore[assignment]
+    """Added: many lookups in one call, each answered as LocateEnterprise answers it alone, except that a credit
+    code LocateEnterprise refuses (INVALID_ARGUMENT) is refused in its own answer (credit_code_problems), so
+    one bad code does not sink the others. The talent service gathers the checks of a moment into one call.
     """
     ListIndicators: _aio.UnaryUnaryMultiCallable[_indicators_pb2.ListIndicatorsRequest, _indicators_pb2.ListIndicatorsResponse]  # type: ignore[assignment]
     """--- indicators -----------------------------------------------------------------------------------------"""
@@ -211,6 +221,17 @@ class IndicatorsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_indicators_pb2.LocateEnterpriseResponse, _abc.Awaitable[_indicators_pb2.LocateEnterpriseResponse]]:
         """For the talent service: which zone is this enterprise in, and is it high-tech on a date?
         An unknown enterprise is an answer (found = false), not an error.
+        """
+
+    @_abc_1.abstractmethod
+    def LocateEnterprises(
+        self,
+        request: _indicators_pb2.LocateEnterprisesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicators_pb2.LocateEnterprisesResponse, _abc.Awaitable[_indicators_pb2.LocateEnterprisesResponse]]:
+        """Added: many lookups in one call, each answered as LocateEnterprise answers it alone, except that a credit
+        code LocateEnterprise refuses (INVALID_ARGUMENT) is refused in its own answer (credit_code_problems), so
+        one bad code does not sink the others. The talent service gathers the checks of a moment into one call.
         """
 
     @_abc_1.abstractmethod
