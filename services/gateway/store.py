@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -286,7 +286,7 @@ def append_audit_batch(conn: Connection, records: Sequence[AuditRecord]) -> list
         entry = AuditEntry(seq, r.at, r.key_id, r.action, r.resource[:500], r.outcome, r.request_id)
         digest = entry_hash(entry, previous)
         entries.append(entry)
-        rows.append({**asdict(entry), "previous_hash": previous, "hash": digest})
+        rows.append({**vars(entry), "previous_hash": previous, "hash": digest})  # flat: no asdict copy
         previous = digest
     conn.execute(audit_log.insert(), rows)
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=seq, last_hash=previous))
