@@ -11,11 +11,11 @@ import contextlib
 import contextvars
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, Table, TypeDecorator, create_engine, event, literal_column, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -23,6 +23,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -147,36 +149,37 @@ def ensure_database(url: str) -> None:
         server.dispose()
 
 
-# A unit of work waiting for the writer: its context (request id), the work, and where to send its result.
-_Unit = tuple[contextvars.Context, Callable[[Connection], Any], asyncio.AbstractEventLoop, asyncio.Future[Any]]
+# An item waiting for the writer, with where to send its result.
+_Queued = tuple[Item, asyncio.AbstractEventLoop, asyncio.Future[Result]]
 
 
-class GroupCommitWriter:
-    """One thread that runs units of work in shared transactions: whatever queued up while it was committing goes
-    into its next transaction together (group commit).
+class BatchWriter(Generic[Item, Result]):
+    """One thread that commits queued items in shared transactions: whatever queued up while it was committing is
+    passed, in arrival order, to one call of `apply(conn, items)`, which returns one result per item (group commit).
 
-    For a service whose requests each write a little, this replaces one thread hop, BEGIN and COMMIT per request
-    with one per batch, and on SQLite it ends the contention between writer threads, which wait for the lock in
-    sleeps of 1 to 100 ms. A unit that fails is retried alone, so it cannot sink the others of its batch.
+    A batch that fails is retried item by item, each in a transaction of its own, so one bad item cannot sink the
+    others of its batch and every caller gets its own result or error. `apply` runs on the writer thread, outside
+    the callers' contexts: an item carries whatever it needs (request id and the like).
     """
 
-    def __init__(self, engine: Engine, name: str = "db-writer") -> None:
+    def __init__(self, engine: Engine, apply: Callable[[Connection, list[Item]], Sequence[Result]], name: str) -> None:
         self.engine = engine
-        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._apply = apply
+        self._queue: queue.SimpleQueue[_Queued[Item, Result] | None] = queue.SimpleQueue()
         self._name = name
         self._thread: threading.Thread | None = None  # started by the first write
         self._starting = threading.Lock()
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(conn)` in a transaction (shared with other units) and return its result once committed."""
+    async def write(self, item: Item, /) -> Result:
+        """Queue `item`; its result once the transaction that applied it has committed."""
         if self._thread is None:
             with self._starting:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     self._thread.start()
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
-        self._queue.put((contextvars.copy_context(), work, loop, done))
+        done: asyncio.Future[Result] = loop.create_future()
+        self._queue.put((item, loop, done))
         return await done
 
     def close(self) -> None:
@@ -193,38 +196,56 @@ class GroupCommitWriter:
             batch = [first]
             while True:
                 try:
-                    item = self._queue.get_nowait()
+                    queued = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
+                if queued is None:
                     self._queue.put(None)  # finish this batch, then stop
                     break
-                batch.append(item)
-            try:
-                with transaction(self.engine) as conn:
-                    results = [context.run(work, conn) for context, work, _, _ in batch]
-            except Exception as exc:
-                if len(batch) == 1:
-                    _reply(batch[0], None, exc)
-                else:
-                    for unit in batch:
-                        self._run_alone(unit)
-                continue
-            for unit, result in zip(batch, results, strict=True):
-                _reply(unit, result, None)
+                batch.append(queued)
+            self._commit(batch)
 
-    def _run_alone(self, unit: _Unit) -> None:
-        context, work, _, _ = unit
+    def _commit(self, batch: list[_Queued[Item, Result]]) -> None:
         try:
             with transaction(self.engine) as conn:
-                result = context.run(work, conn)
+                results = self._apply(conn, [item for item, _, _ in batch])
+                if len(results) != len(batch):  # inside the transaction, so that nothing is committed
+                    raise RuntimeError(f"{self._name}: {len(results)} results for {len(batch)} items")
         except Exception as exc:
-            _reply(unit, None, exc)
-        else:
-            _reply(unit, result, None)
+            if len(batch) == 1:
+                _reply(batch[0], None, exc)
+            else:
+                for queued in batch:
+                    self._commit([queued])
+            return
+        for queued, result in zip(batch, results, strict=True):
+            _reply(queued, result, None)
 
 
-def _reply(unit: _Unit, result: Any, error: BaseException | None) -> None:
+class GroupCommitWriter(BatchWriter[Callable[[Connection], Any], Any]):
+    """A BatchWriter of units of work: each `work(conn)` runs in its caller's context (request id), in a
+    transaction shared with whatever else was queued meanwhile.
+
+    For a service whose requests each write a little, this replaces one thread hop, BEGIN and COMMIT per request
+    with one per batch, and on SQLite it ends the contention between writer threads, which wait for the lock in
+    sleeps of 1 to 100 ms. A unit that fails is retried alone, so it cannot sink the others of its batch.
+    """
+
+    def __init__(self, engine: Engine, name: str = "db-writer") -> None:
+        super().__init__(engine, _run_each, name)
+
+    async def write(self, work: Callable[[Connection], T], /) -> T:
+        """Run `work(conn)` in a transaction (shared with other units) and return its result once committed."""
+        context = contextvars.copy_context()
+        result: T = await super().write(lambda conn: context.run(work, conn))
+        return result
+
+
+def _run_each(conn: Connection, works: list[Callable[[Connection], Any]]) -> list[Any]:
+    return [work(conn) for work in works]
+
+
+def _reply(queued: _Queued[Any, Any], result: Any, error: BaseException | None) -> None:
     def settle() -> None:
         if done.cancelled():  # the caller gave up (deadline); the work stands, as it would after a thread hop
             return
@@ -233,6 +254,6 @@ def _reply(unit: _Unit, result: Any, error: BaseException | None) -> None:
         else:
             done.set_result(result)
 
-    _, _, loop, done = unit
+    _, loop, done = queued
     with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting any more
         loop.call_soon_threadsafe(settle)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
 
-from services.common.db import GroupCommitWriter
+from services.common.db import BatchWriter
 from services.gateway import store
+from services.gateway.domain.audit import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +21,20 @@ AUDIT_FAILURES = Counter("gaoxin_audit_write_failures_total", "Audit log entries
 class AuditTrail:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Every write request appends here, and every entry extends one hash chain: from a thread each, the
-        # appends queued on SQLite's lock in sleeps of 1 to 100 ms (p99 of talent checks x4). One writer
-        # thread appends whatever is waiting in one transaction, in order, so the chain stays as it was.
-        self.writer = GroupCommitWriter(engine, "audit-writer")
+        # Every write request appends here, and every entry extends one hash chain. From a thread each, the appends
+        # queued on SQLite's lock in sleeps of 1 to 100 ms; one writer thread appends whatever is waiting in one
+        # transaction, in arrival order, so the chain is as if appended one by one. As a batch, the entries cost
+        # one read of the head, one INSERT and one head update, not three statements each.
+        self.writer: BatchWriter[store.AuditRecord, AuditEntry] = BatchWriter(
+            engine, store.append_audit_batch, "audit-writer"
+        )
 
     async def record(self, key_id: str, action: str, resource: str, outcome: int, request_id: str) -> None:
-        def append(conn: Connection) -> None:
-            at = datetime.now(UTC).isoformat(timespec="microseconds")
-            store.append_audit(conn, at, key_id, action, resource, outcome, request_id)
-
+        """Append one entry; returns once it is committed (or its failure counted and logged)."""
+        # Stamped here, as the response starts: on this one event loop, so times rise with the queue's order.
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
         try:
-            await self.writer.write(append)
+            await self.writer.write(store.AuditRecord(at, key_id, action, resource, outcome, request_id))
         except Exception:
             AUDIT_FAILURES.inc()
             log.exception("audit log write failed", extra={"fields": {"action": action, "outcome": outcome}})

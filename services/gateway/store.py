@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -252,18 +253,44 @@ def issue_key(
     return listing, key
 
 
-def append_audit(
-    conn: Connection, at: str, key_id: str, action: str, resource: str, outcome: int, request_id: str
-) -> AuditEntry:
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """An audit entry before it has its place in the chain (seq and hashes)."""
+
+    at: str
+    key_id: str
+    action: str
+    resource: str
+    outcome: int
+    request_id: str
+
+
+def append_audit_batch(conn: Connection, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    """Append `records` to the chain in the order given, each hashed on the one before.
+
+    Three statements however many records: the head read FOR UPDATE (which serialises gateway replicas, so the
+    chain never forks), one executemany INSERT, one UPDATE of the head. Runs in the caller's transaction: if any
+    statement fails, none of the batch is kept.
+    """
+    if not records:
+        return []
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
     if head is None:
         insert_ignoring_duplicates(conn, audit_head, {"id": 1, "last_seq": 0, "last_hash": GENESIS})
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
-    entry = AuditEntry(head.last_seq + 1, at, key_id, action, resource[:500], outcome, request_id)
-    digest = entry_hash(entry, head.last_hash)
-    conn.execute(audit_log.insert(), {**asdict(entry), "previous_hash": head.last_hash, "hash": digest})
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=entry.seq, last_hash=digest))
-    return entry
+    seq, previous = head.last_seq, head.last_hash
+    entries: list[AuditEntry] = []
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        seq += 1
+        entry = AuditEntry(seq, r.at, r.key_id, r.action, r.resource[:500], r.outcome, r.request_id)
+        digest = entry_hash(entry, previous)
+        entries.append(entry)
+        rows.append({**vars(entry), "previous_hash": previous, "hash": digest})  # flat: no asdict copy
+        previous = digest
+    conn.execute(audit_log.insert(), rows)
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=seq, last_hash=previous))
+    return entries
 
 
 def audit_entries(conn: Connection, after_seq: int, limit: int) -> list[tuple[AuditEntry, str, str]]:

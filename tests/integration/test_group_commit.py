@@ -1,4 +1,5 @@
-"""GroupCommitWriter on SQLite and PostgreSQL: every unit committed once, results and errors to their callers."""
+"""GroupCommitWriter and BatchWriter on SQLite and PostgreSQL: every unit committed once, results and errors to their
+callers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, se
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db import GroupCommitWriter, new_metadata, reading
+from services.common.db import BatchWriter, GroupCommitWriter, new_metadata, reading
 from services.common.logs import request_id_var
 from tests.conftest import engine_with
 
@@ -86,4 +87,31 @@ def test_group_commit_close_ends_thread_and_a_lone_failure_reaches_its_caller(tm
     assert writer._thread is not None and not writer._thread.is_alive()
     with pytest.raises(IntegrityError):
         asyncio.run(GroupCommitWriter(engine).write(insert(1)))
+    engine.dispose()
+
+
+def test_batch_writer_gives_each_item_its_result_and_commits_nothing_when_results_are_missing(
+    database_url: str,
+) -> None:
+    engine = engine_with(database_url, metadata)
+    batches: list[list[int]] = []
+
+    def apply(conn: Connection, ids: list[int]) -> list[int]:
+        batches.append(ids)
+        conn.execute(items.insert(), [{"id": i, "note": "batch"} for i in ids])
+        return [i * 10 for i in ids if i != 3]  # one result short when 3 is in the batch
+
+    writer: BatchWriter[int, int] = BatchWriter(engine, apply, "batch-writer")
+
+    async def scenario() -> list[Any]:
+        return await asyncio.gather(*(writer.write(i) for i in range(50)), return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    writer.close()
+
+    assert isinstance(outcomes[3], RuntimeError)
+    assert [o for i, o in enumerate(outcomes) if i != 3] == [i * 10 for i in range(50) if i != 3]
+    assert all(batch == sorted(batch) for batch in batches)  # in arrival order
+    with reading(engine) as conn:
+        assert conn.execute(select(items.c.id).order_by(items.c.id)).scalars().all() == [i for i in range(50) if i != 3]
     engine.dispose()

@@ -110,6 +110,13 @@ def test_audit_chain_detects_a_changed_or_removed_entry() -> None:
     assert first_break(chain[2:], previous=chain[1][2]) is None
 
 
+def test_audit_entry_hash_is_pinned() -> None:
+    # Hashes already stored must keep verifying: these were computed by the first implementation (asdict).
+    entry = AuditEntry(7, "2026-11-26T14:24:33.123456+00:00", "k1", "PUT /v1/zones/{z}", "/v1/zones/高新区", 201, "r-7")
+    assert entry_hash(entry, GENESIS) == "6e9f55f977229b27703adaef1cfbd35ece21811f1e72233c8765540aa1be2d3d"
+    assert entry_hash(entry, "a" * 64) == "856011374589c1b4a402300f0d2f5a7af8effc64788f166e949997e5c5262495"
+
+
 @pytest.mark.parametrize(
     ("header", "language"), [("zh-CN", "zh"), ("zh-Hans;q=0.9", "zh"), ("en-US,zh;q=0.5", "en"), ("", "en")]
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 GENESIS = "0" * 64
 
@@ -23,7 +23,9 @@ class AuditEntry:
 
 
 def entry_hash(entry: AuditEntry, previous_hash: str) -> str:
-    canonical = json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # vars(), not asdict(): the fields are flat str and int, and asdict's recursive deep copy was half the CPU of
+    # appending a batch. Same dict, so the same JSON and hash.
+    canonical = json.dumps(vars(entry), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
 
 
