@@ -12,13 +12,13 @@ The gRPC method uses the generic-handler API with identity serializers, so reque
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 import uvicorn
+import uvloop
 from fastapi import FastAPI, Request
 
 HOST = "127.0.0.1"
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--grpc-port", type=int, help="where the echo gRPC server listens (role http)")
     args = parser.parse_args()
     if args.role == "grpc":
-        asyncio.run(serve_grpc(args.port))
+        uvloop.run(serve_grpc(args.port))  # as services/common/runtime.py runs the domain services
         return
     if args.grpc_port is None:
         parser.error("role http needs --grpc-port")
@@ -80,6 +80,8 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        loop="uvloop",
+        http="httptools",
     )
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from gaoxin.indicators.v1 import indicators_pb2, indicators_pb2_grpc
 
 from services.common.bus import Bus
 from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.outbox import OutboxRelay
-from services.common.runtime import ServiceProcess
+from services.common.runtime import ServiceProcess, run
 from services.indicators import store
 from services.indicators.api import IndicatorsServicer
 
@@ -34,7 +32,7 @@ def build(settings: Settings) -> ServiceProcess:
 
 
 def main() -> None:
-    asyncio.run(build(Settings()).run())
+    run(build(Settings()))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from gaoxin.rewards.v1 import rewards_pb2, rewards_pb2_grpc
 
 from services.common.bus import Bus
@@ -11,7 +9,7 @@ from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.inbox import EventConsumer
 from services.common.outbox import OutboxRelay
-from services.common.runtime import ServiceProcess
+from services.common.runtime import ServiceProcess, run
 from services.rewards import metrics, store
 from services.rewards.api import RewardsServicer
 from services.rewards.events import on_county_designated, on_ranking_published, on_zone_recognized
@@ -44,7 +42,7 @@ def build(settings: Settings) -> ServiceProcess:
 
 
 def main() -> None:
-    asyncio.run(build(Settings()).run())
+    run(build(Settings()))
 
 
 if __name__ == "__main__":

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from gaoxin.talent.v1 import talent_pb2, talent_pb2_grpc
 
 from services.common.bus import Bus
 from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.outbox import OutboxRelay
-from services.common.runtime import ServiceProcess
+from services.common.runtime import ServiceProcess, run
 from services.talent import store
 from services.talent.api import TalentServicer
 from services.talent.directory import IndicatorsDirectory
@@ -44,7 +42,7 @@ def build(settings: Settings) -> ServiceProcess:
 
 
 def main() -> None:
-    asyncio.run(build(Settings()).run())
+    run(build(Settings()))
 
 
 if __name__ == "__main__":
