@@ -25,9 +25,12 @@ class Coalescer(Generic[K, V]):
     thread hop and a few queries on the far side) is shared by all of them.
     """
 
-    def __init__(self, call_batch: BatchCall[K, V], max_batch: int) -> None:
+    def __init__(self, call_batch: BatchCall[K, V], max_batch: int, gather_seconds: float = 0.0) -> None:
         self._call_batch = call_batch
         self._max_batch = max_batch
+        # While busy (the last batch carried more than one call), wait this long before sending the next one, so
+        # that more calls share it; a lone call on a quiet service never waits.
+        self._gather_seconds = gather_seconds
         self._waiting: list[tuple[K, asyncio.Future[V], float]] = []
         self._sender: asyncio.Task[None] | None = None
 
@@ -43,11 +46,15 @@ class Coalescer(Generic[K, V]):
 
     async def _send_batches(self) -> None:
         loop = asyncio.get_running_loop()
+        last_size = 0
         while self._waiting:
+            if last_size > 1 and self._gather_seconds:
+                await asyncio.sleep(self._gather_seconds)
             batch = [waiting for waiting in self._waiting[: self._max_batch] if not waiting[1].done()]
             del self._waiting[: self._max_batch]
             if not batch:
                 continue  # every caller of this batch gave up (deadline or cancellation)
+            last_size = len(batch)
             remaining = max(deadline for _, _, deadline in batch) - loop.time()
             try:
                 answers = await self._call_batch([item for item, _, _ in batch], max(remaining, 0.0))

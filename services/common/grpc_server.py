@@ -1,7 +1,6 @@
 """The grpc.aio server every domain service runs: interceptors, health, reflection.
 
-Interceptors (outermost first): request id → metrics → domain-error mapping. Each wraps unary and
-client-streaming handlers alike.
+One interceptor (ServiceInterceptor) carries the request id, records metrics and maps domain errors.
 """
 
 from __future__ import annotations
@@ -29,11 +28,14 @@ LIVENESS_SERVICE = "liveness"
 CallNext = Callable[[Any], Awaitable[Any]]
 
 
-class _AroundInterceptor(grpc.aio.ServerInterceptor):
-    async def around(
-        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
-    ) -> Any:
-        raise NotImplementedError
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Around every call of a domain servicer, unary and client-streaming alike: the caller's request id (or a
+    new one) in the context for logs and staged events; metrics and one log line; domain errors turned into their
+    status code with the violations in trailing metadata, bugs into INTERNAL.
+
+    One interceptor, not three: grpc.aio builds a new handler through every interceptor on every call, and the
+    three layers cost a tenth of a talent check's CPU in that service.
+    """
 
     async def intercept_service(
         self,
@@ -64,59 +66,39 @@ class _AroundInterceptor(grpc.aio.ServerInterceptor):
             )
         return handler
 
-
-class RequestIdInterceptor(_AroundInterceptor):
-    """Carries the caller's X-Request-ID (or a new one) into logs and the events this call stages."""
-
     async def around(
         self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> Any:
         metadata = dict(context.invocation_metadata() or ())
         token = request_id_var.set(str(metadata.get(REQUEST_ID_HEADER) or new_request_id()))
-        try:
-            return await call_next(request)
-        finally:
-            request_id_var.reset(token)
-
-
-class MetricsInterceptor(_AroundInterceptor):
-    async def around(
-        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
-    ) -> Any:
         _, service, name = method.split("/", 2)
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
             return await call_next(request)
-        except BaseException:
+        except DomainError as exc:
+            code = exc.status
+            trailers: list[tuple[str, str | bytes]] = [(ERROR_CODE_KEY, exc.code)]
+            if exc.violations:
+                trailers.append((VIOLATIONS_KEY, encode_violations(exc.violations)))
+            await context.abort(exc.status, exc.message, trailing_metadata=tuple(trailers))
+        except (grpc.aio.AbortError, grpc.RpcError):
+            code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+            raise
+        except Exception:
+            code = grpc.StatusCode.INTERNAL
+            log.exception("unhandled error", extra={"fields": {"method": method}})
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        except BaseException:  # cancelled: the caller went away or its deadline passed
             code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
             raise
         finally:
             elapsed = time.perf_counter() - started
             GRPC_HANDLING.labels(service, name).observe(elapsed)
             GRPC_HANDLED.labels(service, name, code.name).inc()
-            # One line per call, carrying the caller's request id (set by the outer interceptor).
+            # One line per call, carrying the caller's request id.
             log.info("rpc", extra={"fields": {"method": name, "code": code.name, "ms": round(elapsed * 1000, 2)}})
-
-
-class ErrorInterceptor(_AroundInterceptor):
-    """Domain errors become their status code with the violations in trailing metadata; bugs become INTERNAL."""
-
-    async def around(
-        self, call_next: CallNext, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
-    ) -> Any:
-        try:
-            return await call_next(request)
-        except DomainError as exc:
-            trailers: list[tuple[str, str | bytes]] = [(ERROR_CODE_KEY, exc.code)]
-            if exc.violations:
-                trailers.append((VIOLATIONS_KEY, encode_violations(exc.violations)))
-            await context.abort(exc.status, exc.message, trailing_metadata=tuple(trailers))
-        except (grpc.aio.AbortError, grpc.RpcError):
-            raise
-        except Exception:
-            log.exception("unhandled error", extra={"fields": {"method": method}})
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            request_id_var.reset(token)
 
 
 async def build_server(
@@ -130,7 +112,7 @@ async def build_server(
     Returns the server, its health servicer and the bound port (useful with port 0 in tests).
     """
     server = grpc.aio.server(
-        interceptors=[RequestIdInterceptor(), MetricsInterceptor(), ErrorInterceptor()],
+        interceptors=[ServiceInterceptor()],
         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
     )
     for add in register:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from gaoxin.events.v1 import events_pb2
 from google.protobuf.message import Message
@@ -63,21 +64,24 @@ def new_event_meta(producer: str) -> events_pb2.EventMeta:
     return meta
 
 
+def event_row(subject: str, event: Message) -> dict[str, Any]:
+    """The outbox row of `event` (a protobuf message with a `meta` field), for a caller inserting rows itself."""
+    meta: events_pb2.EventMeta = event.meta  # type: ignore[attr-defined]
+    return {
+        "event_id": meta.event_id,
+        "subject": subject,
+        "payload": event.SerializeToString(),
+        "request_id": meta.request_id,
+        "created_at": datetime.now(UTC),
+    }
+
+
 def add_event(conn: Connection, outbox: Table, subject: str, event: Message) -> str:
     """Stage `event` (a protobuf message with a `meta` field) in the caller's transaction; returns its id."""
-    meta: events_pb2.EventMeta = event.meta  # type: ignore[attr-defined]
+    row = event_row(subject, event)
     # Parameters apart from the statement, so the compiled INSERT is cached rather than rebuilt for each event.
-    conn.execute(
-        outbox.insert(),
-        {
-            "event_id": meta.event_id,
-            "subject": subject,
-            "payload": event.SerializeToString(),
-            "request_id": meta.request_id,
-            "created_at": datetime.now(UTC),
-        },
-    )
-    return meta.event_id
+    conn.execute(outbox.insert(), row)
+    return str(row["event_id"])
 
 
 class OutboxRelay:
@@ -117,8 +121,17 @@ class OutboxRelay:
 
     def notify(self) -> None:
         """Safe to call from any thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._wake.set()  # the usual caller, a handler after its commit: no self-pipe write needed
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()

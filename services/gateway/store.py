@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     delete,
     select,
     update,
@@ -265,6 +266,15 @@ class AuditRecord:
     request_id: str
 
 
+# Built once: compiled once and cached, rather than rebuilt for every batch of a busy gateway.
+_AUDIT_HEAD_FOR_UPDATE = select(audit_head).where(audit_head.c.id == 1).with_for_update()
+_ADVANCE_AUDIT_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
 def append_audit_batch(conn: Connection, records: Sequence[AuditRecord]) -> list[AuditEntry]:
     """Append `records` to the chain in the order given, each hashed on the one before.
 
@@ -274,10 +284,10 @@ def append_audit_batch(conn: Connection, records: Sequence[AuditRecord]) -> list
     """
     if not records:
         return []
-    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
+    head = conn.execute(_AUDIT_HEAD_FOR_UPDATE).first()
     if head is None:
         insert_ignoring_duplicates(conn, audit_head, {"id": 1, "last_seq": 0, "last_hash": GENESIS})
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+        head = conn.execute(_AUDIT_HEAD_FOR_UPDATE).one()
     seq, previous = head.last_seq, head.last_hash
     entries: list[AuditEntry] = []
     rows: list[dict[str, Any]] = []
@@ -289,7 +299,7 @@ def append_audit_batch(conn: Connection, records: Sequence[AuditRecord]) -> list
         rows.append({**vars(entry), "previous_hash": previous, "hash": digest})  # flat: no asdict copy
         previous = digest
     conn.execute(audit_log.insert(), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=seq, last_hash=previous))
+    conn.execute(_ADVANCE_AUDIT_HEAD, {"new_seq": seq, "new_hash": previous})
     return entries
 
 

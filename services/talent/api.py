@@ -21,10 +21,9 @@ from gaoxin.talent.v1 import talent_pb2_grpc as pb_grpc
 from gaoxin.types.v1 import types_pb2
 from prometheus_client import Counter
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
 
 from services.common.convert import clause_to_pb, date_from_pb, date_to_pb, today_in_china
-from services.common.db import GroupCommitWriter, reading
+from services.common.db import BatchWriter, reading
 from services.common.errors import FieldViolation, NotFound
 from services.common.logs import request_id_var
 from services.common.outbox import OutboxRelay
@@ -50,7 +49,7 @@ from services.talent.domain.validation import (
     rd_institution_application,
     work_permit_application,
 )
-from services.talent.events import stage_decision_recorded
+from services.talent.events import decision_recorded_row
 from services.talent.pseudonyms import Pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -126,8 +125,11 @@ class TalentServicer(pb_grpc.TalentServiceServicer):
         self.directory = directory
         self.pseudonyms = pseudonyms
         self.lookup_deadline = lookup_deadline
-        # Every check writes a decision: committed in groups by one thread (see GroupCommitWriter for why).
-        self.writer = GroupCommitWriter(engine, "talent-writer")
+        # Every check writes a decision and its event: the checks of a moment are committed together by one
+        # thread, two INSERTs a batch (see BatchWriter for why).
+        self.writer: BatchWriter[tuple[dict[str, Any], dict[str, Any]], None] = BatchWriter(
+            engine, store.add_decisions, "talent-writer"
+        )
 
     async def ListRules(self, request: pb.ListRulesRequest, context: Context) -> pb.ListRulesResponse:
         return pb.ListRulesResponse(
@@ -216,21 +218,16 @@ class TalentServicer(pb_grpc.TalentServiceServicer):
         subject = self.pseudonyms.subject(assessment.inputs["nationality"], applicant.name, applicant.passport_number)
         decision_id = str(uuid.uuid4())
 
-        def work(conn: Connection) -> dict[str, Any]:
-            values = store.add_decision(
-                conn,
-                decision_id,
-                assessment,
-                inputs=assessment.inputs | (extra_inputs or {}),
-                subject=subject.pseudonym if subject else None,
-                subject_basis=subject.basis if subject else None,
-                requested_by=requested_by,
-                request_id=request_id_var.get(),
-            )
-            stage_decision_recorded(conn, decision_id, assessment)
-            return values
-
-        values = await self.writer.write(work)
+        values = store.decision_values(
+            decision_id,
+            assessment,
+            inputs=assessment.inputs | (extra_inputs or {}),
+            subject=subject.pseudonym if subject else None,
+            subject_basis=subject.basis if subject else None,
+            requested_by=requested_by,
+            request_id=request_id_var.get(),
+        )
+        await self.writer.write((values, decision_recorded_row(decision_id, assessment)))
         self.relay.notify()
         TALENT_CHECKS.labels(assessment.check, assessment.outcome.value).inc()
         log.info(

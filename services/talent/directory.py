@@ -18,6 +18,7 @@ from services.talent.domain.checks import EnterpriseLocation
 
 # What one LocateEnterprises call may carry (the indicators service's limit).
 MAX_LOOKUPS_PER_CALL = 500
+GATHER_SECONDS = 0.005
 
 
 class EnterpriseDirectory(Protocol):
@@ -41,7 +42,7 @@ class IndicatorsDirectory:
         self.address = address
         self._stub: pb_grpc.IndicatorsServiceAsyncStub | None = None
         self._lookups: Coalescer[tuple[str, date, str], pb.LocateEnterpriseResponse] = Coalescer(
-            self._locate_batch, MAX_LOOKUPS_PER_CALL
+            self._locate_batch, MAX_LOOKUPS_PER_CALL, GATHER_SECONDS
         )
 
     def _indicators(self) -> pb_grpc.IndicatorsServiceAsyncStub:

@@ -6,18 +6,19 @@ The event says which check was decided and how, never about whom: no pseudonym e
 
 from __future__ import annotations
 
-from gaoxin.events.v1 import events_pb2
-from sqlalchemy.engine import Connection
+from typing import Any
 
-from services.common.outbox import add_event, new_event_meta
+from gaoxin.events.v1 import events_pb2
+
+from services.common.outbox import event_row, new_event_meta
 from services.talent.domain.checks import Assessment
-from services.talent.store import outbox
 
 PRODUCER = "talent"
 DECISION_RECORDED = "gaoxin.talent.decision_recorded.v1"
 
 
-def stage_decision_recorded(conn: Connection, decision_id: str, assessment: Assessment) -> str:
+def decision_recorded_row(decision_id: str, assessment: Assessment) -> dict[str, Any]:
+    """The outbox row of the decision's event; built in the request's context, which gives it its request id."""
     event = events_pb2.TalentDecisionRecorded(
         meta=new_event_meta(PRODUCER),
         decision_id=decision_id,
@@ -26,4 +27,4 @@ def stage_decision_recorded(conn: Connection, decision_id: str, assessment: Asse
         outcome=assessment.outcome.value,
         rule_set_version=assessment.rule_set.version,
     )
-    return add_event(conn, outbox, DECISION_RECORDED, event)
+    return event_row(DECISION_RECORDED, event)

@@ -49,8 +49,7 @@ decisions = Table(
 )
 
 
-def add_decision(
-    conn: Connection,
+def decision_values(
     decision_id: str,
     assessment: Assessment,
     *,
@@ -60,8 +59,8 @@ def add_decision(
     requested_by: str,
     request_id: str,
 ) -> dict[str, Any]:
-    """Insert the decision; returns its column values, the same mapping `get_decision` reads back."""
-    values: dict[str, Any] = {
+    """The decision's column values, the same mapping `get_decision` reads back."""
+    return {
         "decision_id": decision_id,
         "check_name": assessment.check,
         "eligible": assessment.eligible,
@@ -81,9 +80,13 @@ def add_decision(
         "requested_by": requested_by,
         "request_id": request_id,
     }
-    # Parameters apart from the statement: the compiled INSERT is cached, not rebuilt from literal values.
-    conn.execute(decisions.insert(), values)
-    return values
+
+
+def add_decisions(conn: Connection, decisions_with_events: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[None]:
+    """Insert decisions and their outbox rows (`outbox.event_row`): two statements for the whole batch."""
+    conn.execute(decisions.insert(), [decision for decision, _ in decisions_with_events])
+    conn.execute(outbox.insert(), [event for _, event in decisions_with_events])
+    return [None] * len(decisions_with_events)
 
 
 def get_decision(conn: Connection, decision_id: str) -> dict[str, Any] | None:
