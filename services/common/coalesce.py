@@ -28,11 +28,13 @@ class Coalescer(Generic[K, V]):
     def __init__(self, call_batch: BatchCall[K, V], max_batch: int, gather_seconds: float = 0.0) -> None:
         self._call_batch = call_batch
         self._max_batch = max_batch
-        # While busy (the last batch carried more than one call), wait this long before sending the next one, so
-        # that more calls share it; a lone call on a quiet service never waits.
+        # While busy (the last batch carried more than one call), the next batch leaves this long after it came
+        # back, so that more calls share it; a lone call on a quiet service never waits.
         self._gather_seconds = gather_seconds
+        self._next_send_at = 0.0
         self._waiting: list[tuple[K, asyncio.Future[V], float]] = []
         self._sender: asyncio.Task[None] | None = None
+        self._in_flight: list[tuple[K, asyncio.Future[V], float]] = []
 
     async def call(self, item: K, deadline: float) -> V:
         """The batch's answer for `item`; TimeoutError if none within `deadline` seconds (waiting included)."""
@@ -45,26 +47,38 @@ class Coalescer(Generic[K, V]):
             return await answer
 
     async def _send_batches(self) -> None:
+        try:
+            while self._waiting:
+                await self._send_next_batch()
+        except BaseException:  # this task cancelled (shutdown): nobody will answer the callers, so say so
+            for _, answer, _ in [*self._in_flight, *self._waiting]:
+                answer.cancel()
+            self._waiting.clear()
+            raise
+
+    async def _send_next_batch(self) -> None:
         loop = asyncio.get_running_loop()
-        last_size = 0
-        while self._waiting:
-            if last_size > 1 and self._gather_seconds:
-                await asyncio.sleep(self._gather_seconds)
-            batch = [waiting for waiting in self._waiting[: self._max_batch] if not waiting[1].done()]
-            del self._waiting[: self._max_batch]
-            if not batch:
-                continue  # every caller of this batch gave up (deadline or cancellation)
-            last_size = len(batch)
-            remaining = max(deadline for _, _, deadline in batch) - loop.time()
-            try:
-                answers = await self._call_batch([item for item, _, _ in batch], max(remaining, 0.0))
-                if len(answers) != len(batch):
-                    raise RuntimeError(f"{len(answers)} answers to a batch of {len(batch)}")
-            except Exception as exc:
-                for _, answer, _ in batch:
-                    if not answer.done():
-                        answer.set_exception(exc)
-                continue
-            for (_, answer, _), value in zip(batch, answers, strict=True):
+        if (pause := self._next_send_at - loop.time()) > 0:
+            await asyncio.sleep(pause)
+        batch = [waiting for waiting in self._waiting[: self._max_batch] if not waiting[1].done()]
+        del self._waiting[: self._max_batch]
+        if not batch:
+            return  # every caller of this batch gave up (deadline or cancellation)
+        self._in_flight = batch
+        remaining = max(deadline for _, _, deadline in batch) - loop.time()
+        try:
+            answers = await self._call_batch([item for item, _, _ in batch], max(remaining, 0.0))
+            if len(answers) != len(batch):
+                raise RuntimeError(f"{len(answers)} answers to a batch of {len(batch)}")
+        except Exception as exc:
+            self._in_flight = []
+            for _, answer, _ in batch:
                 if not answer.done():
-                    answer.set_result(value)
+                    answer.set_exception(exc)
+            return
+        self._in_flight = []
+        if len(batch) > 1:
+            self._next_send_at = loop.time() + self._gather_seconds
+        for (_, answer, _), value in zip(batch, answers, strict=True):
+            if not answer.done():
+                answer.set_result(value)

@@ -120,3 +120,42 @@ def test_an_answer_count_that_does_not_match_the_batch_fails_the_calls() -> None
         assert [str(outcome) for outcome in outcomes] == ["1 answers to a batch of 2"] * 2
 
     asyncio.run(scenario())
+
+
+def test_callers_are_cancelled_rather_than_left_waiting_when_the_sender_is_cancelled() -> None:
+    async def scenario() -> None:
+        register = Register()
+        coalescer = Coalescer(register.read, max_batch=10)
+        register.gate.clear()
+        out = asyncio.create_task(coalescer.call("a", 5.0))
+        await asyncio.sleep(0.01)
+        queued = asyncio.create_task(coalescer.call("b", 5.0))
+        await asyncio.sleep(0.01)
+        assert coalescer._sender is not None
+        coalescer._sender.cancel()  # as at shutdown
+        outcomes = await asyncio.wait_for(asyncio.gather(out, queued, return_exceptions=True), 1.0)
+        assert [type(outcome) for outcome in outcomes] == [asyncio.CancelledError, asyncio.CancelledError]
+
+    asyncio.run(scenario())
+
+
+def test_while_busy_the_next_batch_waits_gather_seconds_for_more_calls_and_a_lone_call_does_not() -> None:
+    async def scenario() -> None:
+        register = Register()
+        coalescer = Coalescer(register.read, max_batch=10, gather_seconds=0.1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await coalescer.call("alone", 1.0) == 0
+        assert loop.time() - started < 0.05  # quiet: no gathering delay
+        register.gate.clear()
+        busy = [asyncio.create_task(coalescer.call(key, 1.0)) for key in ("a", "b")]
+        await asyncio.sleep(0.01)
+        register.gate.set()
+        await asyncio.gather(*busy)
+        later = [asyncio.create_task(coalescer.call("c", 1.0))]
+        await asyncio.sleep(0.03)  # within the gathering window that follows a batch of two
+        later.append(asyncio.create_task(coalescer.call("d", 1.0)))
+        await asyncio.gather(*later)
+        assert register.batches == [["alone"], ["a", "b"], ["c", "d"]]
+
+    asyncio.run(scenario())
