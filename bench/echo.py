@@ -7,6 +7,7 @@ middleware, auth, interceptors, health, reflection, protobuf messages, database.
     python -m bench.echo http --port P --grpc-port G
 
 The gRPC method uses the generic-handler API with identity serializers, so requests and replies are raw bytes.
+What the platform's processes are run with, the echo is run with too: uvloop, httptools, the collector's tuning.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import grpc
 import uvicorn
 import uvloop
 from fastapi import FastAPI, Request
+
+from services.common.runtime import tune_garbage_collector
 
 HOST = "127.0.0.1"
 SERVICE = "bench.v1.EchoService"
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--grpc-port", type=int, help="where the echo gRPC server listens (role http)")
     args = parser.parse_args()
+    tune_garbage_collector()  # as every platform process does
     if args.role == "grpc":
         uvloop.run(serve_grpc(args.port))  # as services/common/runtime.py runs the domain services
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -25,6 +26,10 @@ from services.common.outbox import OutboxRelay
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+# A request allocates thousands of short-lived objects, almost all freed by reference counting, yet at the
+# default threshold (700) they set off a young-generation collection every few hundred: measured, about a tenth
+# of the gateway's CPU per talent check. Cyclic garbage is still collected, less often.
+GC_THRESHOLDS = (20_000, 50, 100)
 
 
 @dataclass
@@ -96,4 +101,12 @@ def run(process: ServiceProcess) -> None:
     mostly those: a talent check wakes its service's loop a dozen times (gRPC in and out, the register lookup, the
     writer thread, the relay).
     """
+    tune_garbage_collector()
     uvloop.run(process.run())
+
+
+def tune_garbage_collector() -> None:
+    """Once everything is imported and built, just before serving: what exists now (modules, the app, its
+    tables) lives as long as the process, so it leaves the collector's generations, and collections come less often."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -6,14 +6,17 @@ import uvicorn
 
 from services.common.config import Settings
 from services.common.logs import configure
+from services.common.runtime import tune_garbage_collector
 from services.gateway.app import create_app
 
 
 def main() -> None:
     settings = Settings()
     configure("gateway", settings.log_level)
+    app = create_app(settings)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.gateway_port,
         log_config=None,
