@@ -2,9 +2,9 @@
 
 Subject: POST /v1/talent/work-permit-age:check → gateway (uvicorn, FastAPI, middleware, API-key auth, rate
 limit, body validation, audit log) → gRPC → talent service (input checks, HMAC pseudonym) → gRPC
-LocateEnterprise → indicators service → SQLite; then the rules, and one SQLite transaction holding the decision
-and its outbox row → relay → nats-server (and the gateway's webhook consumer), with every service running as in
-`gaoxin up`. Every request records a decision. Baseline: the same bare echo as gateway_roundtrip, measured in the
+LocateEnterprises (the lookups of a moment in one call) → indicators service → SQLite; then the rules, and one
+SQLite transaction holding the decision and its outbox row → relay → nats-server (and the gateway's webhook
+consumer), with every service running as in `gaoxin up`. Every request records a decision. Baseline: the same bare echo as gateway_roundtrip, measured in the
 same run with the same load.
 """
 
@@ -24,7 +24,7 @@ from services.indicators.domain.credit_code import make_credit_code
 
 NAME = "talent_checks"
 DESCRIPTION = (
-    "POST /v1/talent/work-permit-age:check: gateway → talent → indicators (LocateEnterprise) → SQLite decision + "
+    "POST /v1/talent/work-permit-age:check: gateway → talent → indicators (LocateEnterprises) → SQLite decision + "
     "outbox → NATS, beside the bare echo"
 )
 
