@@ -45,6 +45,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(service: str, level: str = "INFO") -> None:
+    # The JSON lines carry none of the caller's file and line, thread or process: skip gathering them for every
+    # record (the logging HOWTO's "Optimization": each record otherwise walks the stack and asks for the pid).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
