@@ -121,13 +121,18 @@ def test_stream_mixing_values_and_csv_is_refused(service: Service) -> None:
     service.run(scenario)
 
 
+async def register_hitech_enterprise(stub: pb_grpc.IndicatorsServiceStub) -> None:
+    """CODE in zone LYG, with a certificate issued 2022-12-01 (so valid through 2025-12-01)."""
+    certificate = pb.HitechCertificate(number="GR2022", issued_on=date_to_pb(date(2022, 12, 1)))
+    enterprise = pb.Enterprise(
+        credit_code=CODE, name="某公司", zone_code="LYG", above_scale=True, hitech_certificate=certificate
+    )
+    await stub.UpsertEnterprises(pb.UpsertEnterprisesRequest(enterprises=[enterprise]))
+
+
 def test_locate_enterprise_answers_zone_level_and_hitech_on_a_date(service: Service) -> None:
     async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
-        certificate = pb.HitechCertificate(number="GR2022", issued_on=date_to_pb(date(2022, 12, 1)))
-        enterprise = pb.Enterprise(
-            credit_code=CODE, name="某公司", zone_code="LYG", above_scale=True, hitech_certificate=certificate
-        )
-        await stub.UpsertEnterprises(pb.UpsertEnterprisesRequest(enterprises=[enterprise]))
+        await register_hitech_enterprise(stub)
 
         async def locate(on: date) -> pb.LocateEnterpriseResponse:
             return await stub.LocateEnterprise(pb.LocateEnterpriseRequest(credit_code=CODE, on=date_to_pb(on)))
@@ -152,11 +157,7 @@ def test_locate_enterprise_answers_zone_level_and_hitech_on_a_date(service: Serv
 
 def test_locate_enterprises_answers_each_lookup_as_locate_enterprise_would(service: Service) -> None:
     async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
-        certificate = pb.HitechCertificate(number="GR2022", issued_on=date_to_pb(date(2022, 12, 1)))
-        enterprise = pb.Enterprise(
-            credit_code=CODE, name="某公司", zone_code="LYG", above_scale=True, hitech_certificate=certificate
-        )
-        await stub.UpsertEnterprises(pb.UpsertEnterprisesRequest(enterprises=[enterprise]))
+        await register_hitech_enterprise(stub)
         asked = [
             (CODE, date(2025, 12, 1)),
             ("91110108551385082Q", date(2025, 12, 1)),  # well formed, not registered
