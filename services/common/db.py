@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +21,6 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 
-T = TypeVar("T")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -157,6 +155,10 @@ class BatchWriter(Generic[Item, Result]):
     """One thread that commits queued items in shared transactions: whatever queued up while it was committing is
     passed, in arrival order, to one call of `apply(conn, items)`, which returns one result per item (group commit).
 
+    For a service whose requests each write a little, this replaces one thread hop, BEGIN and COMMIT per request
+    with one per batch, lets `apply` use one executemany per table, and on SQLite ends the contention between
+    writer threads, which wait for the lock in sleeps of 1 to 100 ms.
+
     A batch that fails is retried item by item, each in a transaction of its own, so one bad item cannot sink the
     others of its batch and every caller gets its own result or error. `apply` runs on the writer thread, outside
     the callers' contexts: an item carries whatever it needs (request id and the like).
@@ -220,29 +222,6 @@ class BatchWriter(Generic[Item, Result]):
             return
         for queued, result in zip(batch, results, strict=True):
             _reply(queued, result, None)
-
-
-class GroupCommitWriter(BatchWriter[Callable[[Connection], Any], Any]):
-    """A BatchWriter of units of work: each `work(conn)` runs in its caller's context (request id), in a
-    transaction shared with whatever else was queued meanwhile.
-
-    For a service whose requests each write a little, this replaces one thread hop, BEGIN and COMMIT per request
-    with one per batch, and on SQLite it ends the contention between writer threads, which wait for the lock in
-    sleeps of 1 to 100 ms. A unit that fails is retried alone, so it cannot sink the others of its batch.
-    """
-
-    def __init__(self, engine: Engine, name: str = "db-writer") -> None:
-        super().__init__(engine, _run_each, name)
-
-    async def write(self, work: Callable[[Connection], T], /) -> T:
-        """Run `work(conn)` in a transaction (shared with other units) and return its result once committed."""
-        context = contextvars.copy_context()
-        result: T = await super().write(lambda conn: context.run(work, conn))
-        return result
-
-
-def _run_each(conn: Connection, works: list[Callable[[Connection], Any]]) -> list[Any]:
-    return [work(conn) for work in works]
 
 
 def _reply(queued: _Queued[Any, Any], result: Any, error: BaseException | None) -> None:

@@ -1,5 +1,5 @@
-"""GroupCommitWriter and BatchWriter on SQLite and PostgreSQL: every unit committed once, results and errors to their
-callers."""
+"""BatchWriter on SQLite and PostgreSQL: every item committed once, in fewer transactions, results and errors to
+their callers."""
 
 from __future__ import annotations
 
@@ -11,29 +11,29 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, se
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db import BatchWriter, GroupCommitWriter, new_metadata, reading
-from services.common.logs import request_id_var
+from services.common.db import BatchWriter, new_metadata, reading
 from tests.conftest import engine_with
 
 metadata: MetaData = new_metadata()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("note", String(64)))
 
 
-def insert(item_id: int) -> Any:
-    def work(conn: Connection) -> tuple[int, str]:
-        conn.execute(items.insert(), {"id": item_id, "note": request_id_var.get()})
-        return item_id, request_id_var.get()
-
-    return work
-
-
-async def write_as(writer: GroupCommitWriter, item_id: int) -> tuple[int, str]:
-    request_id_var.set(f"req-{item_id}")  # each task has its own context
-    result: tuple[int, str] = await writer.write(insert(item_id))
-    return result
+def insert_each(conn: Connection, notes: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """One INSERT per item, so that a duplicate id fails its batch (and then only itself)."""
+    for item_id, note in notes:
+        conn.execute(items.insert(), {"id": item_id, "note": note})
+    return notes
 
 
-def test_group_commit_commits_every_unit_in_fewer_transactions(database_url: str) -> None:
+def writer_of(engine: Any) -> BatchWriter[tuple[int, str], tuple[int, str]]:
+    return BatchWriter(engine, insert_each, "test-writer")
+
+
+async def write_as(writer: BatchWriter[tuple[int, str], tuple[int, str]], item_id: int) -> tuple[int, str]:
+    return await writer.write((item_id, f"req-{item_id}"))
+
+
+def test_batch_writer_commits_every_item_in_fewer_transactions(database_url: str) -> None:
     engine = engine_with(database_url, metadata)
     commits = 0
 
@@ -42,7 +42,7 @@ def test_group_commit_commits_every_unit_in_fewer_transactions(database_url: str
         nonlocal commits
         commits += 1
 
-    writer = GroupCommitWriter(engine)
+    writer = writer_of(engine)
 
     async def scenario() -> list[tuple[int, str]]:
         return await asyncio.gather(*(write_as(writer, i) for i in range(200)))
@@ -58,12 +58,12 @@ def test_group_commit_commits_every_unit_in_fewer_transactions(database_url: str
     engine.dispose()
 
 
-def test_group_commit_failing_unit_fails_alone(database_url: str) -> None:
+def test_batch_writer_failing_item_fails_alone(database_url: str) -> None:
     engine = engine_with(database_url, metadata)
-    writer = GroupCommitWriter(engine)
+    writer = writer_of(engine)
 
     async def scenario() -> list[Any]:
-        await writer.write(insert(7))
+        await write_as(writer, 7)
         units = [write_as(writer, i) for i in range(10)]  # id 7 exists already
         return await asyncio.gather(*units, return_exceptions=True)
 
@@ -77,16 +77,16 @@ def test_group_commit_failing_unit_fails_alone(database_url: str) -> None:
     engine.dispose()
 
 
-def test_group_commit_close_ends_thread_and_a_lone_failure_reaches_its_caller(tmp_path: Any) -> None:
+def test_batch_writer_close_ends_thread_and_a_lone_failure_reaches_its_caller(tmp_path: Any) -> None:
     engine = engine_with(f"sqlite:///{tmp_path / 'w.db'}", metadata)
-    writer = GroupCommitWriter(engine)
+    writer = writer_of(engine)
 
     assert asyncio.run(write_as(writer, 1)) == (1, "req-1")
     writer.close()
 
     assert writer._thread is not None and not writer._thread.is_alive()
     with pytest.raises(IntegrityError):
-        asyncio.run(GroupCommitWriter(engine).write(insert(1)))
+        asyncio.run(write_as(writer_of(engine), 1))
     engine.dispose()
 
 
