@@ -4,8 +4,8 @@ Subject: POST /v1/talent/work-permit-age:check → gateway (uvicorn, FastAPI, mi
 limit, body validation, audit log) → gRPC → talent service (input checks, HMAC pseudonym) → gRPC
 LocateEnterprises (the lookups of a moment in one call) → indicators service → SQLite; then the rules, and one
 SQLite transaction holding the decision and its outbox row → relay → nats-server (and the gateway's webhook
-consumer), with every service running as in `gaoxin up`. Every request records a decision. Baseline: the same bare echo as gateway_roundtrip, measured in the
-same run with the same load.
+consumer), with every service running as in `gaoxin up`. Every request records a decision. Baseline: the same
+bare echo as gateway_roundtrip, measured in the same run with the same load.
 """
 
 from __future__ import annotations
