@@ -18,6 +18,7 @@ from services.gateway.schemas import (
     TalentDecision,
     WorkPermitAgeDecision,
 )
+from services.indicators.domain.credit_code import make_credit_code
 from services.platform import Platform
 from tests.e2e.conftest import eventually, issue_key
 from tests.e2e.talent.conftest import (
@@ -136,6 +137,29 @@ def test_check_work_permit_employer_zone_level_is_the_one_on_the_application_dat
     assert (provincial.status_code, before_any.status_code) == (200, 200)
     assert "a provincial high-tech zone on 2015-02-15" in provincial.json()["conditions"][3]["detail"]
     assert before_any.json()["conditions"][3]["met"] is False
+
+
+def test_check_sees_an_employer_move_made_just_before_it(talent_api: httpx.Client) -> None:
+    # The talent service gathers register lookups into shared calls: none may be answered by a call sent before
+    # its check arrived, so every check after a move's 200 must see the move. Back and forth, no pause between.
+    mover = make_credit_code("320706", "TL000009")
+
+    def move_to(zone: str) -> None:
+        body = {
+            "enterprises": [
+                {"credit_code": mover, "name": "搬迁某公司（测试）", "zone_code": zone, "above_scale": True}
+            ]
+        }
+        assert talent_api.post("/v1/enterprises:batch", json=body).status_code == 200
+
+    seen = []
+    for zone in [NATIONAL_ZONE, UNRECOGNISED_ZONE] * 5:
+        move_to(zone)
+        reply = talent_api.post(WORK_PERMIT, json=work_permit(employer_credit_code=mover))
+        assert reply.status_code == 200
+        seen.append((zone, reply.json()["conditions"][3]["met"]))
+
+    assert seen == [(NATIONAL_ZONE, True), (UNRECOGNISED_ZONE, False)] * 5
 
 
 def test_check_work_permit_mistyped_credit_code_is_422_at_the_field(
