@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -164,9 +165,19 @@ class BatchWriter(Generic[Item, Result]):
     the callers' contexts: an item carries whatever it needs (request id and the like).
     """
 
-    def __init__(self, engine: Engine, apply: Callable[[Connection, list[Item]], Sequence[Result]], name: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        apply: Callable[[Connection, list[Item]], Sequence[Result]],
+        name: str,
+        gather_seconds: float = 0.0,
+    ) -> None:
         self.engine = engine
         self._apply = apply
+        # While busy (the last batch held several items), wait this long after the next item arrives, so that its
+        # batch gathers more: a batch's fixed cost (BEGIN, COMMIT, a thread hop, statements) falls on more items.
+        # A lone item on a quiet service never waits.
+        self._gather_seconds = gather_seconds
         self._queue: queue.SimpleQueue[_Queued[Item, Result] | None] = queue.SimpleQueue()
         self._name = name
         self._thread: threading.Thread | None = None  # started by the first write
@@ -191,10 +202,13 @@ class BatchWriter(Generic[Item, Result]):
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        last_size = 0
         while True:
             first = self._queue.get()
             if first is None:
                 return
+            if last_size > 1 and self._gather_seconds:
+                time.sleep(self._gather_seconds)  # on the writer's thread: the callers' loops go on meanwhile
             batch = [first]
             while True:
                 try:
@@ -205,6 +219,7 @@ class BatchWriter(Generic[Item, Result]):
                     self._queue.put(None)  # finish this batch, then stop
                     break
                 batch.append(queued)
+            last_size = len(batch)
             self._commit(batch)
 
     def _commit(self, batch: list[_Queued[Item, Result]]) -> None:

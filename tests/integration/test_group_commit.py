@@ -4,6 +4,7 @@ their callers."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -114,4 +115,35 @@ def test_batch_writer_gives_each_item_its_result_and_commits_nothing_when_result
     assert all(batch == sorted(batch) for batch in batches)  # in arrival order
     with reading(engine) as conn:
         assert conn.execute(select(items.c.id).order_by(items.c.id)).scalars().all() == [i for i in range(50) if i != 3]
+    engine.dispose()
+
+
+def test_batch_writer_while_busy_waits_gather_seconds_for_more_items(tmp_path: Any) -> None:
+    engine = engine_with(f"sqlite:///{tmp_path / 'g.db'}", metadata)
+    batches: list[list[int]] = []
+    hold = threading.Event()
+
+    def apply(conn: Connection, ids: list[int]) -> list[int]:
+        batches.append(ids)
+        hold.wait(5)  # the first batch is held, so that the next ones queue up behind it
+        conn.execute(items.insert(), [{"id": i, "note": "g"} for i in ids])
+        return ids
+
+    writer: BatchWriter[int, int] = BatchWriter(engine, apply, "gathering", gather_seconds=0.1)
+
+    async def scenario() -> None:
+        first = asyncio.create_task(writer.write(1))
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(writer.write(i)) for i in (2, 3)]
+        await asyncio.sleep(0.05)
+        hold.set()
+        await asyncio.gather(first, *queued)  # [1], then [2, 3] at once: the batch before held only one
+        later = asyncio.create_task(writer.write(4))
+        await asyncio.sleep(0.03)  # within the gathering that follows a batch of two
+        assert await asyncio.gather(later, writer.write(5)) == [4, 5]
+
+    asyncio.run(scenario())
+    writer.close()
+
+    assert batches == [[1], [2, 3], [4, 5]]
     engine.dispose()
