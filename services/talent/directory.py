@@ -18,7 +18,9 @@ from services.talent.domain.checks import EnterpriseLocation
 
 # What one LocateEnterprises call may carry (the indicators service's limit).
 MAX_LOOKUPS_PER_CALL = 500
-GATHER_SECONDS = 0.005
+# While busy, the next call leaves this long after the last came back (Coalescer). Measured at ~300 checks/s:
+# 5 ms gave ~4.5 lookups a call, 12 ms ~8 and 7% less CPU per check for the platform; a check waits 10 ms at most.
+GATHER_SECONDS = 0.010
 
 
 class EnterpriseDirectory(Protocol):
