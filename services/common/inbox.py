@@ -198,12 +198,12 @@ class EventConsumer:
                 CONSUMER_PENDING.labels(self.sub.durable).set((info.num_pending or 0) + (info.num_ack_pending or 0))
 
     async def _handle(self, msg: Msg) -> None:
-        headers = msg.headers or {}
-        event_id = event_id_of(msg.data) or headers.get(MSG_ID_HEADER) or f"seq:{msg.metadata.sequence.stream}"
         if self.sub.wants is not None and not self.sub.wants(msg.subject):
             EVENTS_CONSUMED.labels(self.sub.durable, "skipped").inc()
-            await msg.ack()
+            await msg.ack()  # before anything is parsed: most events a webhook consumer sees go this way
             return
+        headers = msg.headers or {}
+        event_id = event_id_of(msg.data) or headers.get(MSG_ID_HEADER) or f"seq:{msg.metadata.sequence.stream}"
         token = request_id_var.set(headers.get(REQUEST_ID_HEADER, ""))
         try:
             handler = self.sub.handler
