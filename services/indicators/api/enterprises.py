@@ -165,7 +165,7 @@ class EnterprisesApi(ServicerBase):
         codes = [lookup.credit_code for lookup, refused in zip(request.lookups, problems, strict=True) if not refused]
 
         def work() -> pb.LocateEnterprisesResponse:
-            # Three queries for the whole batch, whatever its size: that is what gathering lookups is for.
+            # Two queries for the whole batch, whatever its size: that is what gathering lookups is for.
             with reading(self.engine) as conn:
                 records = enterprise_store.get_enterprises(conn, codes)
                 histories = store.zones_recognitions(conn, sorted({r.zone_code for r in records.values()}))
