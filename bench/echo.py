@@ -22,7 +22,7 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI, Request
 
-from services.common.runtime import tune_garbage_collector
+from services.common.runtime import UVICORN_OPTIONS, tune_garbage_collector
 
 HOST = "127.0.0.1"
 SERVICE = "bench.v1.EchoService"
@@ -76,17 +76,7 @@ def main() -> None:
         return
     if args.grpc_port is None:
         parser.error("role http needs --grpc-port")
-    # The same uvicorn settings as services/gateway/main.py.
-    uvicorn.run(
-        create_app(args.grpc_port),
-        host=HOST,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        loop="uvloop",
-        http="httptools",
-    )
+    uvicorn.run(create_app(args.grpc_port), host=HOST, port=args.port, **UVICORN_OPTIONS)
 
 
 if __name__ == "__main__":

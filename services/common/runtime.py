@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import uvloop
@@ -30,6 +31,17 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 # default threshold (700) they set off a young-generation collection every few hundred: measured, about a tenth
 # of the gateway's CPU per talent check. Cyclic garbage is still collected, less often.
 GC_THRESHOLDS = (20_000, 50, 100)
+
+# How the gateway's uvicorn serves, and the benchmarks' bare baseline too (bench/echo.py), so they cannot drift.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_config": None,
+    "access_log": False,
+    "timeout_graceful_shutdown": 5,
+    # Named rather than left to detection: the C HTTP parser and event loop of uvicorn[standard] cost less CPU
+    # per request than h11 on asyncio's loop.
+    "loop": "uvloop",
+    "http": "httptools",
+}
 
 
 @dataclass
