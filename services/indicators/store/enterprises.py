@@ -14,21 +14,7 @@ from services.indicators.store.tables import enterprises, hitech_certificates
 
 
 def get_enterprise(conn: Connection, credit_code: str) -> EnterpriseRecord | None:
-    row = conn.execute(select(enterprises).where(enterprises.c.credit_code == credit_code)).first()
-    if row is None:
-        return None
-    certificates = conn.execute(
-        select(hitech_certificates.c.number, hitech_certificates.c.issued_on)
-        .where(hitech_certificates.c.credit_code == credit_code)
-        .order_by(hitech_certificates.c.issued_on)
-    )
-    return EnterpriseRecord(
-        row.credit_code,
-        row.name,
-        row.zone_code,
-        row.above_scale,
-        tuple(Certificate(c.number, c.issued_on) for c in certificates),
-    )
+    return get_enterprises(conn, [credit_code]).get(credit_code)
 
 
 # Built once, with an expanding parameter, so it is compiled once and cached whatever the number of codes.

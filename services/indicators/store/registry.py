@@ -70,12 +70,7 @@ def upsert_zone(conn: Connection, zone_code: str, name: str, county_code: str, p
 
 
 def zone_recognitions(conn: Connection, zone_code: str) -> list[Recognition]:
-    rows = conn.execute(
-        select(recognitions.c.recognized_on, recognitions.c.level)
-        .where(recognitions.c.zone_code == zone_code)
-        .order_by(recognitions.c.recognized_on)
-    )
-    return [Recognition(r.recognized_on, ZoneLevel(r.level)) for r in rows]
+    return zones_recognitions(conn, [zone_code])[zone_code]
 
 
 _RECOGNITIONS_OF_ZONES = (
