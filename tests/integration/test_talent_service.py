@@ -141,6 +141,15 @@ def serve(
     return asyncio.run(run()), engine
 
 
+async def refusal(call: Awaitable[Any]) -> grpc.aio.AioRpcError:
+    """The error `call` fails with; a call that succeeds fails the test."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as exc:
+        return exc
+    raise AssertionError("expected the call to be refused")
+
+
 def stored(engine: Engine) -> tuple[list[Any], list[Any]]:
     with reading(engine) as conn:
         return conn.execute(select(store.decisions)).all(), conn.execute(select(store.outbox)).all()
@@ -250,11 +259,7 @@ def test_invalid_check_is_invalid_argument_naming_fields_and_records_nothing(
         request = work_permit_request()
         request.talent_category = "Z"
         request.birth_date.CopyFrom(types_pb2.Date(year=1960, month=2, day=30))
-        try:
-            await stub.CheckWorkPermitAge(request, timeout=5)
-        except grpc.aio.AioRpcError as exc:
-            return exc
-        raise AssertionError("expected INVALID_ARGUMENT")
+        return await refusal(stub.CheckWorkPermitAge(request, timeout=5))
 
     refused, engine = serve(database_url, register, scenario)
 
@@ -273,11 +278,7 @@ def test_credit_code_the_register_refuses_is_invalid_argument_on_the_employer(
     refused_before = located("OK")
 
     async def scenario(stub: pb_grpc.TalentServiceStub) -> grpc.aio.AioRpcError:
-        try:
-            await stub.CheckWorkPermitAge(work_permit_request(MISTYPED_CODE), timeout=5)
-        except grpc.aio.AioRpcError as exc:
-            return exc
-        raise AssertionError("expected INVALID_ARGUMENT")
+        return await refusal(stub.CheckWorkPermitAge(work_permit_request(MISTYPED_CODE), timeout=5))
 
     refused, engine = serve(database_url, register, scenario)
 
@@ -294,11 +295,8 @@ def test_credit_code_the_register_refuses_is_invalid_argument_on_the_employer(
 def check_refused(timeout: float) -> Callable[[pb_grpc.TalentServiceStub], Awaitable[tuple[grpc.StatusCode, float]]]:
     async def scenario(stub: pb_grpc.TalentServiceStub) -> tuple[grpc.StatusCode, float]:
         started = time.monotonic()
-        try:
-            await stub.CheckWorkPermitAge(work_permit_request(), timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
-            return exc.code(), time.monotonic() - started
-        raise AssertionError("expected the check to fail")
+        error = await refusal(stub.CheckWorkPermitAge(work_permit_request(), timeout=timeout))
+        return error.code(), time.monotonic() - started
 
     return scenario
 
@@ -327,11 +325,7 @@ def test_register_not_answering_is_unavailable_within_the_callers_deadline(datab
 
 def test_unknown_decision_is_not_found(tmp_path: Path) -> None:
     async def scenario(stub: pb_grpc.TalentServiceStub) -> grpc.StatusCode:
-        try:
-            await stub.GetDecision(pb.GetDecisionRequest(decision_id="no-such-decision"))
-        except grpc.aio.AioRpcError as exc:
-            return exc.code()
-        raise AssertionError("expected NOT_FOUND")
+        return (await refusal(stub.GetDecision(pb.GetDecisionRequest(decision_id="no-such-decision")))).code()
 
     code, engine = serve(f"sqlite:///{tmp_path / 'talent.db'}", f"127.0.0.1:{free_port()}", scenario)
 
