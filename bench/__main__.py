@@ -53,6 +53,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=_positive, default=3000, help="measured requests per server (default 3000)")
     parser.add_argument("--warmup", type=int, default=300, help="unmeasured requests first (default 300)")
     parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=3,
+        help="times a benchmark with a baseline measures the two in turn, pooled (default 3)",
+    )
+    parser.add_argument(
         "--max-seconds", type=float, default=120.0, help="fail a phase that takes longer than this (default 120)"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -76,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for benchmark in BENCHMARKS:
             print(f"{benchmark.NAME}: {benchmark.DESCRIPTION}")
         return 0
-    load = Load(args.concurrency, args.requests, args.warmup, args.max_seconds)
+    load = Load(args.concurrency, args.requests, args.warmup, args.max_seconds, args.rounds)
     results: list[dict[str, object]] = []
     for benchmark in BENCHMARKS:
         if args.names and benchmark.NAME not in args.names:

@@ -3,8 +3,9 @@
 Subject: load generator → gateway (uvicorn, FastAPI, middleware, API-key auth) → gRPC → indicators service
 → SQLite, with nats-server and the other services running as in `gaoxin up`.
 Baseline: load generator → bench.echo http (uvicorn, FastAPI, one route) → gRPC → bench.echo grpc (identity
-echo). Both servers are two processes with one uvicorn worker in front, measured one after the other with the
-same load, so the ratio is what the platform's read path costs over the bare frameworks on this machine.
+echo). Both servers are two processes with one uvicorn worker in front, both running throughout and measured
+in turn with the same load (bench.paired), so the ratio is what the platform's read path costs over the bare
+frameworks on this machine.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 
 from bench import procs
 from bench.load import Load, Measured, measure
+from bench.paired import Paired, alternate
 from bench.report import machine, note
 from bench.stats import ratios
 from services.common.config import DOMAIN_SERVICES
@@ -30,7 +32,9 @@ COUNTY = ("320706", {"name": "海州区"})
 ZONE = ("BENCH-1", {"name": "基准区", "county_code": "320706"})
 
 
-def measure_baseline(work_dir: Path, load: Load) -> Measured:
+@contextmanager
+def running_echo(work_dir: Path) -> Iterator[str]:
+    """The two baseline processes (bench.echo http → grpc); yields the URL to load, stops them on the way out."""
     work_dir.mkdir(parents=True)
     grpc_port, http_port = free_port(), free_port()
     logs = {"grpc": work_dir / "echo-grpc.log", "http": work_dir / "echo-http.log"}
@@ -41,13 +45,18 @@ def measure_baseline(work_dir: Path, load: Load) -> Measured:
             )
             args = ["http", "--port", str(http_port), "--grpc-port", str(grpc_port)]
             stack.enter_context(procs.python_module("bench.echo", args, http_port, logs["http"]))
-            note(f"baseline: bare FastAPI :{http_port} → grpc.aio echo :{grpc_port}; {describe(load)}")
-            measured = measure(f"http://127.0.0.1:{http_port}/echo/{ZONE[0]}", load)
-            note(f"baseline: {brief(measured)}")
-            return measured
+            note(f"baseline: bare FastAPI :{http_port} → grpc.aio echo :{grpc_port}")
+            yield f"http://127.0.0.1:{http_port}/echo/{ZONE[0]}"
     except Exception:
         _show_logs(logs.values())
         raise
+
+
+def measure_baseline(url: str, load: Load) -> Measured:
+    note(f"baseline: {describe(load)}")
+    measured = measure(url, load)
+    note(f"baseline: {brief(measured)}")
+    return measured
 
 
 @contextmanager
@@ -79,40 +88,50 @@ def running_platform(work_dir: Path) -> Iterator[Platform]:
         platform.stop()
 
 
-def measure_subject(work_dir: Path, load: Load) -> Measured:
-    with running_platform(work_dir) as platform:
-        headers = {"Authorization": f"Bearer {platform.admin_key}"}
-        with httpx.Client(base_url=platform.gateway_url, headers=headers, timeout=10, trust_env=False) as client:
-            for path, body in ((f"/v1/counties/{COUNTY[0]}", COUNTY[1]), (f"/v1/zones/{ZONE[0]}", ZONE[1])):
-                reply = client.put(path, json=body)
-                if reply.status_code not in (200, 201):
-                    raise RuntimeError(f"PUT {path} answered {reply.status_code}: {reply.text[:300]}")
-        note(f"subject: gateway {platform.gateway_url}; {describe(load)}")
-        measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers)
-        note(f"subject: {brief(measured)}")
-        return measured
+def seed(platform: Platform) -> None:
+    """The county and zone the reads ask for, pushed through the REST API."""
+    headers = {"Authorization": f"Bearer {platform.admin_key}"}
+    with httpx.Client(base_url=platform.gateway_url, headers=headers, timeout=10, trust_env=False) as client:
+        for path, body in ((f"/v1/counties/{COUNTY[0]}", COUNTY[1]), (f"/v1/zones/{ZONE[0]}", ZONE[1])):
+            reply = client.put(path, json=body)
+            if reply.status_code not in (200, 201):
+                raise RuntimeError(f"PUT {path} answered {reply.status_code}: {reply.text[:300]}")
+
+
+def measure_subject(platform: Platform, load: Load) -> Measured:
+    headers = {"Authorization": f"Bearer {platform.admin_key}"}
+    note(f"subject: gateway {platform.gateway_url}; {describe(load)}")
+    measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers)
+    note(f"subject: {brief(measured)}")
+    return measured
 
 
 def run(load: Load) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp:
-        baseline = measure_baseline(Path(tmp) / "baseline", load)
-        subject = measure_subject(Path(tmp) / "platform", load)
-    return beside_baseline(NAME, DESCRIPTION, load, subject, baseline)
+    with (
+        tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp,
+        running_echo(Path(tmp) / "baseline") as echo_url,
+        running_platform(Path(tmp) / "platform") as platform,
+    ):
+        seed(platform)
+        paired = alternate(
+            load.rounds, lambda: measure_baseline(echo_url, load), lambda: measure_subject(platform, load)
+        )
+    return beside_baseline(NAME, DESCRIPTION, load, paired)
 
 
-def beside_baseline(
-    name: str, description: str, load: Load, subject: Measured, baseline: Measured
-) -> dict[str, object]:
-    """A request benchmark's result: both measurements, their ratios, the load and the machine."""
+def beside_baseline(name: str, description: str, load: Load, paired: Paired) -> dict[str, object]:
+    """A request benchmark's result: both measurements pooled over the rounds, their ratios, the load, the machine."""
     return {
         "benchmark": name,
         "description": description,
         "concurrency": load.concurrency,
         "requests": load.requests,
         "warmup": load.warmup,
-        "subject": subject.as_dict(),
-        "baseline": baseline.as_dict(),
-        "ratio": ratios(subject.summary, baseline.summary),
+        "rounds": load.rounds,
+        "subject": paired.subject.as_dict(),
+        "baseline": paired.baseline.as_dict(),
+        "ratio": ratios(paired.subject.summary, paired.baseline.summary),
+        "ratio_by_round": list(paired.rounds),
         "machine": machine(),
     }
 

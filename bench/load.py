@@ -16,7 +16,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -35,6 +35,8 @@ class Load:
     requests: int
     warmup: int
     max_seconds: float
+    # A benchmark with a baseline measures the two in turn this many times (see bench.paired).
+    rounds: int = 1
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,21 @@ class Measured:
     # CPU the load generator itself used during the measured phase, as a share of one core: near 100 means
     # the client, not the server, may be what limits the figure.
     client_cpu_percent: float
+    # Kept so that several phases can be pooled into one summary (see `pooled`); not reported.
+    latencies_s: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict[str, float | int]:
         return {**self.summary.as_dict(), "client_cpu_percent": round(self.client_cpu_percent, 1)}
+
+
+def pooled(phases: Sequence[Measured]) -> Measured:
+    """Several measured phases as one: every latency in the percentiles, throughput over their summed time."""
+    if not phases:
+        raise ValueError("no phases to pool")
+    seconds = sum(p.summary.seconds for p in phases)
+    client_cpu = sum(p.client_cpu_percent * p.summary.seconds for p in phases) / seconds
+    latencies = tuple(latency for p in phases for latency in p.latencies_s)
+    return Measured(summarize(latencies, seconds), client_cpu, latencies)
 
 
 class LoadError(RuntimeError):
@@ -106,7 +120,7 @@ async def hammer(url: str, load: Load, headers: Mapping[str, str] | None = None,
         cpu_before = time.process_time()
         latencies, elapsed = await _phase(clients, url, load, load.requests, body)
         cpu = time.process_time() - cpu_before
-    return Measured(summarize(latencies, elapsed), 100 * cpu / elapsed)
+    return Measured(summarize(latencies, elapsed), 100 * cpu / elapsed, tuple(latencies))
 
 
 def measure(url: str, load: Load, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Measured:

@@ -5,7 +5,7 @@ limit, body validation, audit log) → gRPC → talent service (input checks, HM
 LocateEnterprises (the lookups of a moment in one call) → indicators service → SQLite; then the rules, and one
 SQLite transaction holding the decision and its outbox row → relay → nats-server (and the gateway's webhook
 consumer), with every service running as in `gaoxin up`. Every request records a decision. Baseline: the same
-bare echo as gateway_roundtrip, measured in the same run with the same load.
+bare echo as gateway_roundtrip, measured in turn with the subject (bench.paired) with the same load.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.gateway_roundtrip import beside_baseline, brief, describe, measure_baseline, running_platform
+from bench.gateway_roundtrip import beside_baseline, brief, describe, measure_baseline, running_echo, running_platform
 from bench.load import Load, Measured, measure
+from bench.paired import alternate
 from bench.report import note
 from services.indicators.domain.credit_code import make_credit_code
 
@@ -73,12 +74,18 @@ def measure_checks(base_url: str, api_key: str, load: Load) -> Measured:
 
 
 def run(load: Load) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp:
-        baseline = measure_baseline(Path(tmp) / "baseline", load)
-        with running_platform(Path(tmp) / "platform") as platform:
-            seed(platform.gateway_url, platform.admin_key)
-            subject = measure_checks(platform.gateway_url, platform.admin_key, load)
-    return beside_baseline(NAME, DESCRIPTION, load, subject, baseline)
+    with (
+        tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp,
+        running_echo(Path(tmp) / "baseline") as echo_url,
+        running_platform(Path(tmp) / "platform") as platform,
+    ):
+        seed(platform.gateway_url, platform.admin_key)
+        paired = alternate(
+            load.rounds,
+            lambda: measure_baseline(echo_url, load),
+            lambda: measure_checks(platform.gateway_url, platform.admin_key, load),
+        )
+    return beside_baseline(NAME, DESCRIPTION, load, paired)
 
 
 def main() -> int:
