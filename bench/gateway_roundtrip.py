@@ -19,7 +19,7 @@ import httpx
 
 from bench import procs
 from bench.load import Load, Measured, measure
-from bench.paired import Paired, alternate
+from bench.paired import Goal, Paired, alternate
 from bench.report import machine, note
 from bench.stats import ratios
 from services.common.config import DOMAIN_SERVICES
@@ -119,8 +119,15 @@ def run(load: Load) -> dict[str, object]:
     return beside_baseline(NAME, DESCRIPTION, load, paired)
 
 
-def beside_baseline(name: str, description: str, load: Load, paired: Paired) -> dict[str, object]:
-    """A request benchmark's result: both measurements pooled over the rounds, their ratios, the load, the machine."""
+def beside_baseline(
+    name: str, description: str, load: Load, paired: Paired, goal: Goal | None = None
+) -> dict[str, object]:
+    """A request benchmark's result: both measurements pooled over the rounds, their ratios, the load, the machine;
+    with `goal`, the goal and whether the pooled ratios meet it."""
+    ratio = ratios(paired.subject.summary, paired.baseline.summary)
+    judged: dict[str, object] = {}
+    if goal is not None:
+        judged = {"goal": goal.as_dict(), "meets_goal": goal.met_by(ratio)}
     return {
         "benchmark": name,
         "description": description,
@@ -130,8 +137,9 @@ def beside_baseline(name: str, description: str, load: Load, paired: Paired) -> 
         "rounds": load.rounds,
         "subject": paired.subject.as_dict(),
         "baseline": paired.baseline.as_dict(),
-        "ratio": ratios(paired.subject.summary, paired.baseline.summary),
+        "ratio": ratio,
         "ratio_by_round": list(paired.rounds),
+        **judged,
         "machine": machine(),
     }
 

@@ -17,6 +17,22 @@ from bench.stats import ratios
 
 
 @dataclass(frozen=True)
+class Goal:
+    """What a benchmark's pooled ratios must reach: at least `min_rps` of the baseline's requests/s, at most
+    `max_p99` times its p99."""
+
+    min_rps: float
+    max_p99: float
+
+    def met_by(self, ratio: dict[str, float | None]) -> bool:
+        rps, p99 = ratio.get("rps"), ratio.get("p99")
+        return rps is not None and p99 is not None and rps >= self.min_rps and p99 <= self.max_p99
+
+    def as_dict(self) -> dict[str, float]:
+        return {"min_rps": self.min_rps, "max_p99": self.max_p99}
+
+
+@dataclass(frozen=True)
 class Paired:
     subject: Measured
     baseline: Measured

@@ -19,7 +19,7 @@ import httpx
 
 from bench.gateway_roundtrip import beside_baseline, brief, describe, measure_baseline, running_echo, running_platform
 from bench.load import Load, Measured, measure
-from bench.paired import alternate
+from bench.paired import Goal, alternate
 from bench.report import note
 from services.indicators.domain.credit_code import make_credit_code
 
@@ -29,6 +29,8 @@ DESCRIPTION = (
     "outbox → NATS, beside the bare echo"
 )
 
+# Issue 5: at least half the echo's requests/s, p99 at most twice its p99, at 50 requests in flight.
+GOAL = Goal(min_rps=0.5, max_p99=2.0)
 CHECK_PATH = "/v1/talent/work-permit-age:check"
 EMPLOYER = make_credit_code("320706", "BENCH001")
 ZONE = "BENCH-TALENT"
@@ -85,7 +87,7 @@ def run(load: Load) -> dict[str, object]:
             lambda: measure_baseline(echo_url, load),
             lambda: measure_checks(platform.gateway_url, platform.admin_key, load),
         )
-    return beside_baseline(NAME, DESCRIPTION, load, paired)
+    return beside_baseline(NAME, DESCRIPTION, load, paired, GOAL)
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.load import Measured, pooled
-from bench.paired import alternate
+from bench.paired import Goal, alternate
 from bench.stats import summarize
 
 
@@ -56,3 +56,11 @@ def test_alternate_measures_baseline_then_subject_each_round_and_keeps_each_roun
 def test_alternate_needs_a_round() -> None:
     with pytest.raises(ValueError):
         alternate(0, lambda: phase([1.0], 1.0), lambda: phase([1.0], 1.0))
+
+
+def test_a_goal_needs_both_throughput_and_tail_latency() -> None:
+    goal = Goal(min_rps=0.5, max_p99=2.0)
+    assert goal.met_by({"rps": 0.5, "p50": 3.0, "p99": 2.0})
+    assert not goal.met_by({"rps": 0.499, "p50": 1.0, "p99": 1.0})
+    assert not goal.met_by({"rps": 0.9, "p50": 1.0, "p99": 2.01})
+    assert not goal.met_by({"rps": None, "p50": 1.0, "p99": 1.0})
