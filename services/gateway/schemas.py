@@ -447,7 +447,7 @@ class TalentDecisionBase(BaseModel):
     outcome: Literal["eligible", "eligible_if_approved", "not_eligible"]
     conditions: list[TalentCondition]
     explanation: str
-    rule_set_version: str = Field(examples=["2021-04-12.1"])
+    rule_set_version: str = Field(examples=["2021-04-12.2"])
     decided_on: date = Field(description="the date the rules were applied on")
     decided_at: datetime
     subject: str | None = Field(description="pseudonym of the applicant (keyed HMAC), when identifiers were given")

@@ -183,7 +183,7 @@ def test_check_asks_the_register_and_records_decision_and_its_event_together(
         "work_permit_age",
         True,
         "eligible",
-        "2021-04-12.1",
+        "2021-04-12.2",
     )
     engine.dispose()
 

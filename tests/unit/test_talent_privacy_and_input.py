@@ -63,7 +63,7 @@ def test_valid_work_permit_input_is_accepted_and_nationality_normalised() -> Non
     ("changes", "field", "message"),
     [
         ({"birth_date": date(2026, 3, 2)}, "birth_date", "must not be after application_date"),
-        ({"birth_date": date(2008, 3, 1)}, "birth_date", "the applicant is under 18 on application_date"),
+        ({"birth_date": date(2008, 3, 2)}, "birth_date", "the applicant is under 18 on application_date"),
         ({"birth_date": date(1900, 1, 1)}, "birth_date", "implausible: over 120 on application_date"),
         ({"birth_date": None}, "birth_date", "is required (YYYY-MM-DD)"),
         ({"application_date": date(2027, 3, 3)}, "application_date", "must be at most 366 days ahead"),
@@ -82,10 +82,10 @@ def test_bad_work_permit_input_names_the_field(changes: dict[str, Any], field: s
         assert violations[0].message == message
 
 
-def test_age_18_is_reached_the_day_after_the_18th_birthday() -> None:
-    assert work_permit(birth_date=date(2008, 2, 28)) == []  # 18th birthday yesterday
-    assert work_permit(birth_date=date(2008, 2, 29)) == []  # a leapling's falls on 28 Feb in 2026
-    assert [v.location for v in work_permit(birth_date=date(2008, 3, 1))] == [("birth_date",)]  # today: still 17
+def test_age_18_is_reached_on_the_18th_birthday() -> None:
+    assert work_permit(birth_date=date(2008, 3, 1)) == []  # 18th birthday today (the application date)
+    assert work_permit(birth_date=date(2008, 2, 29)) == []  # a leapling's fell on 28 Feb in 2026
+    assert [v.location for v in work_permit(birth_date=date(2008, 3, 2))] == [("birth_date",)]  # tomorrow: still 17
 
 
 def test_every_bad_field_is_reported_at_once() -> None:

@@ -35,7 +35,8 @@ from services.talent.domain.rules import (
 RULES_NOW = rule_set_on(date(2026, 3, 1))
 IN_ZONE = EnterpriseLocation("连云港某生物医药有限公司（演示）", "LYG-HTZ", ZoneLevel.NATIONAL)
 BORN = date(1960, 3, 10)  # 66th birthday: 2026-03-10
-DAY = AgeCounting.DAY_AFTER_BIRTHDAY
+DAY_AFTER = AgeCounting.DAY_AFTER_BIRTHDAY
+ON_BIRTHDAY = AgeCounting.ON_BIRTHDAY
 
 
 def application(**changes: object) -> WorkPermitApplication:
@@ -64,37 +65,44 @@ def work_permit(
 @pytest.mark.parametrize(
     ("on", "age"),
     [
-        (date(2026, 3, 9), 65),  # the day before the 66th birthday: 65 years and 364 days
-        (date(2026, 3, 10), 65),  # the birthday itself: the 66th year is complete only once the day is over
-        (date(2026, 3, 11), 66),  # 法释〔2006〕1号 art. 2: "从周岁生日的第二天起算"
+        (date(2026, 3, 9), 65),  # the day before the 66th birthday: 65 years and 364 days, still 65
+        (date(2026, 3, 10), 66),  # the birthday itself: 66 years completed
+        (date(2026, 3, 11), 66),
     ],
 )
-def test_completed_years_around_66th_birthday_count_from_the_day_after(on: date, age: int) -> None:
-    assert completed_years(BORN, on, DAY) == age
+def test_completed_years_around_66th_birthday_are_reached_on_the_birthday(on: date, age: int) -> None:
+    assert completed_years(BORN, on, ON_BIRTHDAY) == age
+
+
+def test_the_rule_set_in_force_counts_the_birthday_itself_for_every_date() -> None:
+    assert RULE_SETS[-1].age_counting is ON_BIRTHDAY
+    assert {rule_set_on(on).version for on in (date(2020, 1, 1), date(2021, 4, 12), date(2026, 3, 10))} == {
+        "2021-04-12.2"
+    }
+
+
+def test_the_day_after_reading_of_rule_set_1_is_kept_for_its_decisions() -> None:
+    # 法释〔2006〕1号 art. 2: "从周岁生日的第二天起算"
+    assert RULE_SETS[0].version == "2021-04-12.1" and RULE_SETS[0].age_counting is DAY_AFTER
+    assert [completed_years(BORN, on, DAY_AFTER) for on in (date(2026, 3, 10), date(2026, 3, 11))] == [65, 66]
 
 
 @pytest.mark.parametrize(
     ("on", "age"),
     [
-        (date(2026, 2, 28), 65),  # common year: the anniversary falls on 28 Feb (Civil Code art. 202)
-        (date(2026, 3, 1), 66),  # ... so 66 is reached the day after, 1 March
-        (date(2028, 2, 29), 67),  # leap year: the anniversary is 29 Feb itself
-        (date(2028, 3, 1), 68),
+        (date(2026, 2, 27), 65),
+        (date(2026, 2, 28), 66),  # common year: the anniversary falls on 28 Feb (Civil Code art. 202)
+        (date(2028, 2, 28), 67),
+        (date(2028, 2, 29), 68),  # leap year: the anniversary is 29 Feb itself
     ],
 )
-def test_completed_years_of_29_february_birthday_are_reached_on_1_march(on: date, age: int) -> None:
-    assert completed_years(date(1960, 2, 29), on, DAY) == age
-
-
-def test_completed_years_on_birthday_counting_is_a_rule_set_choice() -> None:
-    on_birthday = AgeCounting.ON_BIRTHDAY
-    assert completed_years(BORN, date(2026, 3, 10), on_birthday) == 66
-    assert completed_years(date(1960, 2, 29), date(2026, 2, 28), on_birthday) == 66
+def test_completed_years_of_29_february_birthday_are_reached_on_the_last_day_of_february(on: date, age: int) -> None:
+    assert completed_years(date(1960, 2, 29), on, ON_BIRTHDAY) == age
 
 
 def test_completed_years_across_new_year_when_born_on_31_december() -> None:
     born = date(1960, 12, 31)
-    assert [completed_years(born, d, DAY) for d in (date(2026, 12, 31), date(2027, 1, 1))] == [65, 66]
+    assert [completed_years(born, d, ON_BIRTHDAY) for d in (date(2026, 12, 30), date(2026, 12, 31))] == [65, 66]
 
 
 # --- work permit at 65 --------------------------------------------------------------------------------------------
@@ -102,7 +110,7 @@ def test_completed_years_across_new_year_when_born_on_31_december() -> None:
 
 @pytest.mark.parametrize(
     ("applied", "eligible", "age"),
-    [(date(2026, 3, 9), True, 65), (date(2026, 3, 10), True, 65), (date(2026, 3, 11), False, 66)],
+    [(date(2026, 3, 9), True, 65), (date(2026, 3, 10), False, 66), (date(2026, 3, 11), False, 66)],
 )
 def test_work_permit_around_66th_birthday(applied: date, eligible: bool, age: int) -> None:
     outcome, result, met = work_permit(application_date=applied)

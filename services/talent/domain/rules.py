@@ -1,13 +1,15 @@
 """Talent-policy rules of clause 五: the rule table, and its parameters as versioned, effective-dated rule sets.
 
 Every value the checks use lives in a `RuleSet`; a check applies the rule set in force on the date it judges,
-and the decision records that rule set's version. A change of reading (say, counting 周岁 from the birthday
-itself) is a new rule set with its own `effective_from`, so earlier decisions keep the version they used.
+and the decision records that rule set's version. A change of the policy's values is a new rule set with its own
+`effective_from`; a corrected reading of the same text is a new rule set with the same `effective_from`, listed
+after the one it corrects, which then applies to every date. Either way earlier decisions keep the version they
+used, and it stays listed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -32,9 +34,11 @@ class AuthorityLevel(StrEnum):
 class AgeCounting(StrEnum):
     """When a person reaches N 周岁.
 
-    DAY_AFTER_BIRTHDAY is the statutory reading: 法释〔2006〕1号 art. 2 counts 周岁 "从周岁生日的第二天起算", and
-    Civil Code arts. 201–202 end a period of years on the corresponding day (the birthday), so the year is
-    complete only once that day is over. ON_BIRTHDAY is the everyday reading, kept for a later rule set.
+    ON_BIRTHDAY: on the Nth birthday (the corresponding day, Civil Code art. 202: 28 February for someone born on
+    29 February, in a common year). That is how our reading of clause 五 counts completed years (POLICY.md: "65
+    years and 364 days is still 65"; a day later, 66), and how a window clerk or an applicant's app counts them.
+    DAY_AFTER_BIRTHDAY: from the day after, as 法释〔2006〕1号 art. 2 counts 周岁 for criminal responsibility
+    ("从周岁生日的第二天起算"); rule set 2021-04-12.1 used it, and decisions made under it keep it.
     """
 
     DAY_AFTER_BIRTHDAY = "day_after_birthday"
@@ -96,15 +100,18 @@ RULE_SETS: tuple[RuleSet, ...] = (
         chinese_nationalities=("CN", "HK", "MO", "TW"),
     ),
 )
+# 2021-04-12.2 corrects the reading of 周岁 for every date: the 66th birthday is the first day at 66.
+RULE_SETS = (*RULE_SETS, replace(RULE_SETS[0], version="2021-04-12.2", age_counting=AgeCounting.ON_BIRTHDAY))
 RULE_SET_VERSION = RULE_SETS[-1].version
 
 
 def rule_set_on(on: date, rule_sets: tuple[RuleSet, ...] = RULE_SETS) -> RuleSet:
-    """The rule set in force on `on`; before the first one, the first (its checks then say the policy was not
-    yet in force, rather than guess at rules that never existed)."""
+    """The rule set in force on `on`: the last listed whose `effective_from` is not after it (so a correction,
+    listed later with the same date, wins); before the first one, the first (its checks then say the policy was
+    not yet in force, rather than guess at rules that never existed)."""
     current = rule_sets[0]
     for rule_set in rule_sets:
-        if rule_set.effective_from <= on:
+        if rule_set.effective_from <= on or rule_set.effective_from == current.effective_from:
             current = rule_set
     return current
 

@@ -62,7 +62,7 @@ def unmet(answer: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("applied", "eligible", "age"),
-    [("2026-03-09", True, 65), ("2026-03-10", True, 65), ("2026-03-11", False, 66)],
+    [("2026-03-09", True, 65), ("2026-03-10", False, 66), ("2026-03-11", False, 66)],
     ids=["day-before-66th-birthday", "66th-birthday", "day-after"],
 )
 def test_check_work_permit_around_66th_birthday(
@@ -82,7 +82,7 @@ def test_check_work_permit_all_met_explains_every_condition_with_clause_5(talent
 
     assert reply.status_code == 200
     answer = reply.json()
-    assert answer["check"] == "work_permit_age" and answer["rule_set_version"] == "2021-04-12.1"
+    assert answer["check"] == "work_permit_age" and answer["rule_set_version"] == "2021-04-12.2"
     assert [c["name"] for c in answer["conditions"]] == [
         "foreign_national",
         "policy_in_force",
@@ -306,7 +306,7 @@ def test_checks_and_decisions_need_talent_check_scope_rules_need_read(
         (WORK_PERMIT, work_permit(birth_date="10.03.1960"), ["body", "birth_date"]),
         (WORK_PERMIT, work_permit(application_date=20260309), ["body", "application_date"]),
         (WORK_PERMIT, work_permit(birth_date="2026-03-10"), ["body", "birth_date"]),  # after the application
-        (WORK_PERMIT, work_permit(birth_date="2008-03-09"), ["body", "birth_date"]),  # 17 on application_date
+        (WORK_PERMIT, work_permit(birth_date="2008-03-10"), ["body", "birth_date"]),  # 18 only the next day
         (WORK_PERMIT, work_permit(talent_category="D"), ["body", "talent_category"]),
         (WORK_PERMIT, work_permit(approval_authority_level="town"), ["body", "approval_authority_level"]),
         (WORK_PERMIT, work_permit(employer_credit_code="9132070"), ["body", "employer_credit_code"]),
@@ -382,7 +382,7 @@ def test_check_publishes_decision_recorded_event_and_counts_it(
         "rd_institution_representative",
         True,
         "eligible",
-        "2021-04-12.1",
+        "2021-04-12.2",
     )
     assert event.meta.producer == "talent"
     metrics = httpx.get(f"http://127.0.0.1:{talent_platform.settings.metrics_port('talent')}/metrics").text
@@ -397,4 +397,11 @@ def test_talent_rules_list_parameters_and_openapi_documents_the_checks(talent_ap
     assert [r["rule"] for r in rules.json()["rules"]] == ["work_permit_age", "r_visa", "rd_institution_representative"]
     parameters = rules.json()["rule_sets"][0]["parameters"]
     assert (parameters["relaxed_max_age"], parameters["min_approval_level"]) == ("65", "city")
+    # 2021-04-12.2 corrects the counting of 周岁 for every date; .1 stays listed for the decisions made under it.
+    versions = {s["version"]: (s["effective_from"], s["parameters"]["age_counting"]) for s in rules.json()["rule_sets"]}
+    assert versions == {
+        "2021-04-12.1": ("2021-04-12", "day_after_birthday"),
+        "2021-04-12.2": ("2021-04-12", "on_birthday"),
+    }
+    assert rules.json()["rule_set_version"] == "2021-04-12.2"
     assert {WORK_PERMIT, R_VISA, RD_INSTITUTION, "/v1/talent/decisions/{decision_id}"} <= set(spec["paths"])
