@@ -998,7 +998,7 @@ class DerivedValue(_message.Message):
     indicator: _builtins.str
     computable: _builtins.bool
     value: _builtins.str
-    """exact decimal fraction when computable"""
+    """the ratio rounded to 10 places, more when needed to compare with the threshold as it does"""
     status: _builtins.str
     """"met" | "not_met" | "not_computable" """
     explanation: _builtins.str
