@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 from sqlalchemy.engine import Connection
 
-from services.common.convert import ZoneLevel, clause_to_pb, level_from_pb, level_to_pb
+from services.common.convert import ZoneLevel, clause_to_pb, level_from_pb, level_to_pb, today_in_china
 from services.common.db import reading, transaction
 from services.common.errors import FieldViolation, NotFound
 from services.indicators import store
@@ -18,6 +18,7 @@ from services.indicators.domain.dated import end_of_year, in_force
 from services.indicators.domain.ranking import (
     RankEntry,
     check_shape,
+    check_year_ended,
     check_zones,
     effective_field_size,
     historical_best,
@@ -80,7 +81,9 @@ class EvaluationsApi(ServicerBase):
     async def PutRanking(self, request: pb.PutRankingRequest, context: Context) -> pb.PutRankingResponse:
         level = level_from_pb(request.level)
         entries = [RankEntry(e.rank, e.zone_code) for e in request.ranks]
-        violations = check_shape(request.year, entries, request.field_size)
+        violations = check_year_ended(request.year, today_in_china()) + check_shape(
+            request.year, entries, request.field_size
+        )
         if level is None:
             invalid([*violations, FieldViolation(("level",), "must be 'provincial' or 'national'")])
         assert level is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from services.common.convert import ZoneLevel
 from services.common.errors import FieldViolation
@@ -53,6 +54,20 @@ def check_shape(year: int, entries: list[RankEntry], field_size: int) -> list[Fi
     elif field_size and entries and field_size < max(e.rank for e in entries):
         violations.append(FieldViolation(("field_size",), "must be at least the largest rank"))
     return violations
+
+
+def check_year_ended(year: int, today: date) -> list[FieldViolation]:
+    """A ranking is dated by the last day of its year (POLICY.md), and like every fact pushed as real it must not
+    be in the future: the ranking of a year that has not ended in China is refused, so it cannot pay rewards."""
+    if MIN_YEAR <= year <= MAX_YEAR and date(year, 12, 31) > today:
+        return [
+            FieldViolation(
+                ("year",),
+                f"must be a year that has ended: its ranking is dated {year}-12-31, which must not be in the future "
+                f"(today is {today.isoformat()} in China)",
+            )
+        ]
+    return []
 
 
 def check_zones(
