@@ -334,6 +334,10 @@ class Ranking(BaseModel):
     published_at: datetime
     composite: CompositeMethod
     ranks: list[RankOut] = Field(description="by rank")
+    clause: ClauseRef = Field(
+        description="clause 二十五 (健全争先创优机制: dynamic monitoring and evaluation, the annual ranking) the "
+        "ranking, historical best and advance rest on"
+    )
 
 
 class RankingPublished(Ranking):

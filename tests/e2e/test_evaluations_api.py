@@ -40,7 +40,13 @@ def test_ranking_reads_back_with_historical_best_and_advance(api: httpx.Client) 
     reply = put_ranking(api, third, "provincial", {a: 5, b: 6})
 
     assert reply.status_code == 201
-    ranks = {r["zone_code"]: r for r in api.get(f"/v1/evaluations/{third}/rankings/provincial").json()["ranks"]}
+    read = api.get(f"/v1/evaluations/{third}/rankings/provincial").json()
+    for answer in (reply.json(), read):  # clause 二十五, cited as every decision cites its clause
+        clause = answer["clause"]
+        assert (clause["id"], clause["label"], clause["url"]) == (25, "（二十五）", "/v1/policy/clauses/25")
+        assert "对年度考评排名较历史最好位次实现前进 3 位以上" in clause["text"]
+        assert clause["text"] == api.get("/v1/policy/clauses/25").json()["text"]
+    ranks = {r["zone_code"]: r for r in read["ranks"]}
     assert (ranks[a]["rank"], ranks[a]["historical_best"], ranks[a]["advance"]) == (5, 9, 4)
     assert (ranks[b]["rank"], ranks[b]["historical_best"], ranks[b]["advance"]) == (6, 4, -2)
     history = api.get(f"/v1/zones/{a}/ranks").json()["items"]

@@ -16,6 +16,7 @@ from services.indicators.domain import composite, consequences
 from services.indicators.domain.catalogue import DERIVED
 from services.indicators.domain.dated import end_of_year, in_force
 from services.indicators.domain.ranking import (
+    CLAUSE_RANKING,
     RankEntry,
     check_shape,
     check_year_ended,
@@ -59,6 +60,7 @@ def ranking_to_pb(conn: Connection, row: ranking_store.RankingRow) -> pb.Ranking
         weight_set_version=weights.label,
         weights={code: str(w) for code, w in weights.value.items()},
         field_size=effective_field_size(row.entries, row.field_size),
+        clause=clause_to_pb(CLAUSE_RANKING),
     )
     message.published_at.FromDatetime(row.published_at)
     for entry in row.entries:

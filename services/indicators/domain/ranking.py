@@ -16,6 +16,9 @@ from services.common.errors import FieldViolation
 from services.indicators.domain.values import MAX_YEAR, MIN_YEAR
 
 MAX_ENTRIES = 5_000
+# “加强高新区动态监测和评价 … 对年度考评排名较历史最好位次实现前进 3 位以上 …”: the ranking, its historical best
+# and advance rest on clause 二十五.
+CLAUSE_RANKING = 25
 
 
 @dataclass(frozen=True, order=True)
