@@ -45,6 +45,16 @@ CHANNEL_OPTIONS = [
 MALFORMED_CODES = {"malformed_body"}
 
 
+def query_fields(*names: str) -> dict[str, tuple[str, ...]]:
+    """Request fields that came from the query string, as `Backends.call`'s `path_fields` maps them: a violation
+    on one is reported at ["query", name], not in a body the request does not have."""
+    return {name: ("query", name) for name in names}
+
+
+# The paging parameters of every list endpoint (API.md: `page_size`, `page_token`).
+PAGING_QUERY = query_fields("page_size", "page_token")
+
+
 class Backends:
     """One channel per domain service, created inside the running event loop (grpc#32480)."""
 
@@ -69,7 +79,8 @@ class Backends:
         gRPC error becomes a Problem.
 
         `path_fields` maps request fields that came from the URL to their location, so a violation on
-        `zone_code` is reported at ["path", "zone_code"] rather than in the body.
+        `zone_code` is reported at ["path", "zone_code"] rather than in the body (`query_fields` and
+        `PAGING_QUERY` for the query string).
         """
         deadline = max(deadline_seconds or 0.0, self.deadline)
         try:

@@ -260,7 +260,11 @@ class RawValue(BaseModel):
 
 class DerivedValue(BaseModel):
     indicator: str
-    value: DecimalText | None = Field(description="the ratio, rounded to 10 places; null when not computable")
+    value: DecimalText | None = Field(
+        description="the ratio, rounded half-even to 10 places; with more places (up to 30) when the 10-place "
+        "value would compare with the target's threshold otherwise than the exact ratio (e.g. 0.069999999999, "
+        "not 0.07, against >= 0.07), so it never contradicts `status`; null when not computable"
+    )
     target: Target | None = Field(description="null when the zone has no level at the end of the year")
     status: Literal["met", "not_met", "not_computable"] = Field(description="decided on the exact ratio")
     explanation: str
@@ -330,6 +334,10 @@ class Ranking(BaseModel):
     published_at: datetime
     composite: CompositeMethod
     ranks: list[RankOut] = Field(description="by rank")
+    clause: ClauseRef = Field(
+        description="clause 二十五 (健全争先创优机制: dynamic monitoring and evaluation, the annual ranking) the "
+        "ranking, historical best and advance rest on"
+    )
 
 
 class RankingPublished(Ranking):

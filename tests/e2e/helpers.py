@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from services.common.convert import today_in_china
+
 _counter = itertools.count()
 
 
@@ -35,12 +37,31 @@ def awards_of(api: httpx.Client, code: str) -> list[dict[str, Any]]:
     return items
 
 
-# Rankings are per (year, level) across the one platform the session shares: each test takes years of its own.
-_years = itertools.count(2040)
+# Rankings are per (year, level) across the one platform the session shares, and only a year that has ended in
+# China may be ranked. Years before the policy are many: each test takes history years of its own (they earn
+# nothing and have no clause 二十六 consequences; 2019 and 2020 are used by name). Years under the policy that have
+# ended (2021 to last year) are few: tests share them, each test's ranking of a year replacing the one an earlier
+# test pushed, so a test asserts only on its own zones and on a ranking it reads right after its own push.
+HISTORY_RECOGNITION = "1999-12-31"  # recognised by then, a zone can be ranked in every history year
+_history_years = itertools.count(2000)
+_LAST_HISTORY_YEAR = 2018
+_policy_turn = itertools.count()
 
 
-def unique_years(count: int) -> list[int]:
-    return [next(_years) for _ in range(count)]
+def history_years(count: int) -> list[int]:
+    """Ascending years before the policy that no other test ranks, at either level."""
+    years = [next(_history_years) for _ in range(count)]
+    assert years[-1] <= _LAST_HISTORY_YEAR, "history years used up: take fewer, or share them"
+    return years
+
+
+def policy_years(count: int) -> list[int]:
+    """Ascending years under the policy that have ended in China (their rankings can pay); shared between tests,
+    each call starting one year later than the last, so tests one after another rank different years."""
+    span = list(range(2021, today_in_china().year))
+    assert count <= len(span), f"only {len(span)} years under the policy have ended"
+    start = next(_policy_turn) % (len(span) - count + 1)
+    return span[start : start + count]
 
 
 def create_recognised_zone(api: httpx.Client, prefix: str, level: str, on: str = "2020-01-01") -> str:

@@ -7,10 +7,18 @@ from typing import Any
 import httpx
 from gaoxin.events.v1 import events_pb2
 
+from services.common.convert import today_in_china
 from services.indicators.events import RANKING_PUBLISHED
 from services.platform import Platform
 from tests.e2e.conftest import eventually
-from tests.e2e.helpers import create_recognised_zone, push_csv, unique_years
+from tests.e2e.helpers import (
+    HISTORY_RECOGNITION,
+    awards_of,
+    create_recognised_zone,
+    history_years,
+    policy_years,
+    push_csv,
+)
 from tests.e2e.jetstream import published
 
 
@@ -24,15 +32,21 @@ def rankings_published(platform: Platform, year: int) -> list[events_pb2.Ranking
 
 
 def test_ranking_reads_back_with_historical_best_and_advance(api: httpx.Client) -> None:
-    a, b = (create_recognised_zone(api, "K", "provincial") for _ in range(2))
-    first, second, third = unique_years(3)
+    a, b = (create_recognised_zone(api, "K", "provincial", HISTORY_RECOGNITION) for _ in range(2))
+    first, second, third = history_years(3)
     assert put_ranking(api, first, "provincial", {a: 9, b: 4}).status_code == 201
     assert put_ranking(api, second, "provincial", {a: 12}).status_code == 201
 
     reply = put_ranking(api, third, "provincial", {a: 5, b: 6})
 
     assert reply.status_code == 201
-    ranks = {r["zone_code"]: r for r in api.get(f"/v1/evaluations/{third}/rankings/provincial").json()["ranks"]}
+    read = api.get(f"/v1/evaluations/{third}/rankings/provincial").json()
+    for answer in (reply.json(), read):  # clause 二十五, cited as every decision cites its clause
+        clause = answer["clause"]
+        assert (clause["id"], clause["label"], clause["url"]) == (25, "（二十五）", "/v1/policy/clauses/25")
+        assert "对年度考评排名较历史最好位次实现前进 3 位以上" in clause["text"]
+        assert clause["text"] == api.get("/v1/policy/clauses/25").json()["text"]
+    ranks = {r["zone_code"]: r for r in read["ranks"]}
     assert (ranks[a]["rank"], ranks[a]["historical_best"], ranks[a]["advance"]) == (5, 9, 4)
     assert (ranks[b]["rank"], ranks[b]["historical_best"], ranks[b]["advance"]) == (6, 4, -2)
     history = api.get(f"/v1/zones/{a}/ranks").json()["items"]
@@ -43,7 +57,7 @@ def test_historical_best_compares_ranks_of_the_same_level_only(api: httpx.Client
     zone = create_recognised_zone(api, "K", "provincial", "2015-01-01")
     assert api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2020-06-01"})
     assert put_ranking(api, 2019, "provincial", {zone: 1}).status_code in (200, 201)
-    year = unique_years(1)[0]
+    [year] = policy_years(1)
 
     assert put_ranking(api, year, "national", {zone: 80}, field_size=178).status_code == 201
 
@@ -54,8 +68,8 @@ def test_historical_best_compares_ranks_of_the_same_level_only(api: httpx.Client
 def test_identical_ranking_changes_nothing_and_replacement_lists_dropped_zones(
     api: httpx.Client, platform: Platform
 ) -> None:
-    a, b, c = (create_recognised_zone(api, "K", "national") for _ in range(3))
-    year = unique_years(1)[0]
+    a, b, c = (create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION) for _ in range(3))
+    [year] = history_years(1)
     put_ranking(api, year, "national", {a: 1, b: 2})
 
     same = put_ranking(api, year, "national", {b: 2, a: 1})
@@ -77,9 +91,9 @@ def test_identical_ranking_changes_nothing_and_replacement_lists_dropped_zones(
 
 
 def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client) -> None:
-    national = create_recognised_zone(api, "K", "national")
-    provincial = create_recognised_zone(api, "K", "provincial")
-    year = unique_years(1)[0]
+    national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
+    provincial = create_recognised_zone(api, "K", "provincial", HISTORY_RECOGNITION)
+    [year] = history_years(1)
 
     reply = put_ranking(api, year, "national", {national: 0, provincial: 2, "GHOST-Z": 3})
     duplicate = api.put(
@@ -105,9 +119,37 @@ def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client
     assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
 
 
+def test_ranking_of_a_year_not_ended_in_china_is_422_stores_nothing_and_pays_nothing(
+    api: httpx.Client, platform: Platform
+) -> None:
+    # A ranking is dated by the last day of its year: this year's is in the future until 31 December.
+    zone = create_recognised_zone(api, "F", "national", HISTORY_RECOGNITION)
+    [past] = history_years(1)
+    assert put_ranking(api, past, "national", {zone: 20}).status_code == 201
+    today = today_in_china()
+    this_year = today.year + (1 if today.month == 12 and today.day == 31 else 0)
+
+    for year in (this_year, 2030):
+        reply = put_ranking(api, year, "national", {zone: 1})
+
+        assert reply.status_code == 422, reply.text
+        assert reply.headers["content-type"] == "application/problem+json"
+        [error] = reply.json()["errors"]
+        assert error["location"] == ["path", "year"]
+        assert (
+            f"dated {year}-12-31, which must not be in the future (today is {today.isoformat()} in China)"
+            in (error["message"])
+        )
+        assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
+    assert [(h["year"], h["rank"]) for h in api.get(f"/v1/zones/{zone}/ranks").json()["items"]] == [(past, 20)]
+    assert eventually(lambda: rankings_published(platform, past))
+    assert rankings_published(platform, this_year) == rankings_published(platform, 2030) == []
+    assert awards_of(api, zone) == []
+
+
 def test_composite_score_ranks_zones_on_weighted_normalised_ratios(api: httpx.Client) -> None:
-    best, worst, missing = (create_recognised_zone(api, "S", "provincial") for _ in range(3))
-    year = unique_years(1)[0]
+    best, worst, missing = (create_recognised_zone(api, "S", "provincial", HISTORY_RECOGNITION) for _ in range(3))
+    [year] = history_years(1)
     lines = []
     for zone, (rd, gdp, out, total, ent, firms) in {
         best: (8, 100, 90, 100, 50, 100),
@@ -139,7 +181,7 @@ def test_composite_score_ranks_zones_on_weighted_normalised_ratios(api: httpx.Cl
 
 def test_consequences_support_the_top_and_restrict_the_bottom_tenth(api: httpx.Client) -> None:
     zones = [create_recognised_zone(api, "Q", "national") for _ in range(4)]
-    year = unique_years(1)[0]
+    [year] = policy_years(1)
     put_ranking(api, year, "national", dict(zip(zones, (1, 18, 19, 178), strict=True)), field_size=178)
 
     reply = api.get(f"/v1/evaluations/{year}/consequences/national")
@@ -160,7 +202,7 @@ def test_consequences_support_the_top_and_restrict_the_bottom_tenth(api: httpx.C
 
 def test_ranking_of_one_zone_has_no_consequence(api: httpx.Client) -> None:
     zone = create_recognised_zone(api, "Q", "provincial")
-    year = unique_years(1)[0]
+    [year] = policy_years(1)
     put_ranking(api, year, "provincial", {zone: 1})
 
     body = api.get(f"/v1/evaluations/{year}/consequences/provincial").json()
@@ -180,7 +222,7 @@ def test_ranking_before_the_policy_has_no_consequence(api: httpx.Client) -> None
 
 
 def test_consequences_and_ranking_without_a_ranking_are_404(api: httpx.Client) -> None:
-    year = unique_years(1)[0]
+    [year] = history_years(1)
     assert api.get(f"/v1/evaluations/{year}/consequences/national").status_code == 404
     assert api.get(f"/v1/evaluations/{year}/rankings/provincial").status_code == 404
 

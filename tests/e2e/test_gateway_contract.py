@@ -190,6 +190,27 @@ def test_zone_list_pages_with_tokens(api: httpx.Client) -> None:
     assert not {z["zone_code"] for z in first["items"]} & {z["zone_code"] for z in second["items"]}
 
 
+def test_every_list_refuses_a_bad_page_token_at_its_query_location(api: httpx.Client) -> None:
+    # Found from /openapi.json, so a list added later is checked too; "garbage" is not base64 JSON, WzFd is [1].
+    spec = api.get("/openapi.json").json()
+    lists = [
+        path
+        for path, operations in spec["paths"].items()
+        if any(
+            p["name"] == "page_token" and p["in"] == "query" for p in operations.get("get", {}).get("parameters", [])
+        )
+    ]
+    assert {"/v1/zones", "/v1/awards", "/v1/audit-log"} <= set(lists)
+
+    for path in lists:
+        assert "{" not in path, f"{path}: fill its path parameters here"
+        for token in ("garbage", "WzFd"):
+            reply = api.get(path, params={"page_token": token})
+            assert reply.status_code == 422, (path, token, reply.text)
+            assert reply.headers["content-type"] == PROBLEM
+            assert [e["location"] for e in reply.json()["errors"]] == [["query", "page_token"]], (path, token)
+
+
 def test_readyz_metrics_and_openapi(api: httpx.Client, platform: Platform) -> None:
     assert api.get("/readyz").json()["checks"] == {
         "database": True,

@@ -78,6 +78,27 @@ def test_csv_batch_is_stored_and_judged_against_targets_at_their_boundaries(api:
     assert "7%以上" in target["clause"]["text"]
 
 
+def test_shown_value_never_contradicts_its_status_near_the_threshold(api: httpx.Client) -> None:
+    # 0.069999999999 and 0.800000000001 round to the thresholds 0.07 and 0.8 at 10 places: shown longer.
+    zone = create_recognised_zone(api, "T", "national")
+    reply = push_csv(
+        api,
+        f"{zone},rd_expenditure,2024,69999.999999,",
+        f"{zone},gdp,2024,1000000,",
+        f"{zone},hitech_industry_output,2024,800000.000001,",
+        f"{zone},above_scale_industrial_output,2024,1000000,",
+    )
+    assert reply.status_code == 200, reply.text
+
+    result = derived(api, zone, 2024)
+
+    rd, output = result["rd_intensity"], result["hitech_output_share"]
+    assert (rd["value"], rd["status"]) == ("0.069999999999", "not_met")
+    assert "= 0.069999999999 does not meet the 2025 target >= 0.07" in rd["explanation"]
+    assert (output["value"], output["status"]) == ("0.800000000001", "met")
+    assert "= 0.800000000001 meets the 2025 target > 0.80" in output["explanation"]
+
+
 def test_targets_follow_the_zone_level_at_the_end_of_the_year(api: httpx.Client) -> None:
     zone = create_recognised_zone(api, "T", "provincial")
     upgrade = api.post(f"/v1/zones/{zone}/recognitions", json={"level": "national", "recognized_on": "2024-12-31"})

@@ -15,10 +15,10 @@ from alembic import command
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
 from gaoxin.types.v1 import types_pb2
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from services.common.bus import Bus
-from services.common.convert import ZoneLevel, date_to_pb
+from services.common.convert import ZoneLevel, date_to_pb, today_in_china
 from services.common.db import make_engine, transaction
 from services.common.errors import VIOLATIONS_KEY, decode_violations
 from services.common.grpc_server import build_server
@@ -227,3 +227,31 @@ def test_rank_histories_answer_many_zones_in_one_call_and_name_the_unknown(servi
         assert too_many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
     service.run(scenario)
+
+
+def test_ranking_cites_clause_25_and_a_year_not_ended_in_china_is_refused_unstored(service: Service) -> None:
+    future = today_in_china().year + 1
+
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        def put(year: int) -> pb.PutRankingRequest:
+            ranks = [pb.RankEntry(zone_code="LYG", rank=45)]
+            return pb.PutRankingRequest(year=year, level=types_pb2.ZONE_LEVEL_NATIONAL, ranks=ranks, field_size=178)
+
+        published = await stub.PutRanking(put(2024))
+        read = await stub.GetRanking(pb.GetRankingRequest(year=2024, level=types_pb2.ZONE_LEVEL_NATIONAL))
+        for ranking in (published.ranking, read):
+            assert (ranking.clause.number, ranking.clause.label) == (25, "（二十五）")
+            assert "对年度考评排名较历史最好位次实现前进 3 位以上" in ranking.clause.text
+
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.PutRanking(put(future))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        [violation] = decode_violations(dict(refused.value.trailing_metadata() or ())[VIOLATIONS_KEY])
+        assert violation.location == ("year",)
+        assert "must not be in the future" in violation.message
+
+    service.run(scenario)
+    with transaction(service.engine) as conn:
+        assert ranking_store.get_ranking(conn, future, ZoneLevel.NATIONAL) is None
+        staged = conn.execute(select(store.outbox.c.subject)).scalars().all()
+    assert staged == ["gaoxin.indicators.ranking_published.v1"]  # the 2024 ranking's only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,6 +15,7 @@ from services.indicators.domain.ranking import (
     PastRank,
     RankEntry,
     check_shape,
+    check_year_ended,
     check_zones,
     effective_field_size,
     historical_best,
@@ -59,6 +61,26 @@ def test_check_shape_refuses_year_empty_and_field_size(
     year: int, ranks: list[RankEntry], field_size: int, where: tuple[str, ...]
 ) -> None:
     assert locations(check_shape(year, ranks, field_size)) == [where]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("year", "today", "refused"),
+    [
+        (2025, date(2026, 11, 27), False),  # ended
+        (2026, date(2026, 11, 27), True),  # not yet: its ranking is dated 2026-12-31
+        (2030, date(2026, 11, 27), True),
+        (2026, date(2026, 12, 30), True),  # the day before its last day
+        (2026, date(2026, 12, 31), False),  # its last day: dated today, not in the future
+        (2100, date(2026, 11, 27), True),
+        (2101, date(2026, 11, 27), False),  # out of range: check_shape says so, once
+    ],
+)
+def test_ranking_of_a_year_not_ended_in_china_is_refused(year: int, today: date, refused: bool) -> None:
+    violations = check_year_ended(year, today)
+    assert locations(violations) == ([("year",)] if refused else [])  # type: ignore[arg-type]
+    if refused:
+        assert f"dated {year}-12-31" in violations[0].message
+        assert f"must not be in the future (today is {today.isoformat()} in China)" in violations[0].message
 
 
 def test_check_zones_requires_registered_zones_of_the_level_at_year_end() -> None:

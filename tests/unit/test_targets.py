@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from services.common.convert import ZoneLevel
 from services.indicators.domain.catalogue import CATALOGUE, DERIVED, RAW, TARGETS, target_for
-from services.indicators.domain.targets import decimal_text, evaluate
+from services.indicators.domain.targets import decimal_text, evaluate, shown_text
 
 END_2024 = date(2024, 12, 31)
 NATIONAL, PROVINCIAL = ZoneLevel.NATIONAL, ZoneLevel.PROVINCIAL
@@ -134,3 +135,63 @@ def test_ratio_is_shown_rounded_to_ten_places(numerator: int, denominator: int, 
     from fractions import Fraction
 
     assert decimal_text(Fraction(numerator, denominator)) == text
+
+
+@pytest.mark.parametrize(
+    ("indicator", "figures", "status", "shown"),
+    [
+        # 0.069999999999 rounds to 0.07 at 10 places, which would meet “7%以上”: one more place tells.
+        ("rd_intensity", {"rd_expenditure": "69999.999999", "gdp": "1000000"}, "not_met", "0.069999999999"),
+        # 0.800000000001 rounds to 0.8, equal to the threshold of “超过 80%” it does exceed.
+        (
+            "hitech_output_share",
+            {"hitech_industry_output": "0.800000000001", "above_scale_industrial_output": "1"},
+            "met",
+            "0.800000000001",
+        ),
+        # The largest denominator the platform accepts and a numerator one fen off 7%: 21 places.
+        (
+            "rd_intensity",
+            {"rd_expenditure": "69999999999999.999999", "gdp": "999999999999999.999999"},
+            "not_met",
+            "0.069999999999999999999",
+        ),
+        # Rounding that keeps the side is left at 10 places.
+        ("rd_intensity", {"rd_expenditure": "6.999999", "gdp": "100"}, "not_met", "0.06999999"),
+        ("rd_intensity", {"rd_expenditure": "7", "gdp": "100"}, "met", "0.07"),
+        (
+            "hitech_output_share",
+            {"hitech_industry_output": "80", "above_scale_industrial_output": "100"},
+            "not_met",
+            "0.8",
+        ),
+        ("rd_intensity", {"rd_expenditure": "1", "gdp": "3"}, "met", "0.3333333333"),
+    ],
+)
+def test_shown_value_compares_with_the_threshold_as_the_exact_ratio_does(
+    indicator: str, figures: dict[str, str], status: str, shown: str
+) -> None:
+    result = evaluate(CATALOGUE[indicator], figures, NATIONAL, END_2024)
+    assert result.target is not None
+    threshold = Fraction(result.target.value.threshold)
+    assert (result.status, result.value) == (status, shown)
+    exact_side = (result.ratio > threshold) - (result.ratio < threshold)  # type: ignore[operator]
+    shown_side = (Fraction(shown) > threshold) - (Fraction(shown) < threshold)
+    assert shown_side == exact_side
+    # The explanation quotes the value shown, not a rounding that contradicts the status.
+    assert f"= {shown} " in result.explanation
+
+
+@pytest.mark.parametrize(
+    ("ratio", "threshold", "text"),
+    [
+        (Fraction(7, 100) - Fraction(1, 10**40), Fraction(7, 100), "0.069999999999999999999999999999"),
+        (Fraction(7, 100) + Fraction(1, 10**40), Fraction(7, 100), "0.070000000000000000000000000001"),
+        (Fraction(7, 100), Fraction(7, 100), "0.07"),
+        (Fraction(1, 3), None, "0.3333333333"),
+    ],
+)
+def test_shown_text_beyond_the_cap_rounds_away_from_the_threshold(
+    ratio: Fraction, threshold: Fraction | None, text: str
+) -> None:
+    assert shown_text(ratio, threshold) == text

@@ -10,6 +10,7 @@ from gaoxin.rewards.v1 import rewards_pb2 as pb
 from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
+from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
 from services.gateway.schemas import AwardPage, AwardSummary, ParameterIn, SimulationIn, SimulationOut
 from services.gateway.wire import clause_json, iso_date, parameter_value
@@ -111,6 +112,7 @@ async def list_awards(
             page_size=min(page_size, 1000),
             page_token=page_token or "",
         ),
+        {**PAGING_QUERY, **query_fields("year", "beneficiary_code", "rule", "status")},
     )
     return {"items": [award_json(a) for a in reply.awards], "next_page_token": reply.next_page_token or None}
 

@@ -49,6 +49,7 @@ def ranking_json(ranking: pb.Ranking) -> dict[str, Any]:
             }
             for e in ranking.entries
         ],
+        "clause": clause_json(ranking.clause),
     }
 
 
@@ -59,8 +60,10 @@ def ranking_json(ranking: pb.Ranking) -> dict[str, Any]:
     summary="Push the official annual ranking of a level (replaces an earlier one)",
     description=(
         "Ranks are absolute positions, positive and unique; each zone must be registered and of this level on "
-        "31 December of the year. 200 when it replaced an earlier ranking or was identical to it (then nothing "
-        "changes and no event is published); the event lists zones dropped by a replacement."
+        "31 December of the year. A ranking is dated 31 December of its year: a year that has not ended in China "
+        "(31 December after today) is refused with 422 at the path's `year`. 200 when it replaced an earlier "
+        "ranking or was identical to it (then nothing changes and no event is published); the event lists zones "
+        "dropped by a replacement. Every answer cites clause 二十五."
     ),
 )
 async def put_ranking(

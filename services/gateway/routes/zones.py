@@ -10,6 +10,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_to_pb
+from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import idempotent
 from services.gateway.schemas import (
@@ -204,5 +205,5 @@ async def list_zones(
     request = pb.ListZonesRequest(page_size=min(page_size, 1000), page_token=page_token or "")
     if as_of:
         request.as_of.CopyFrom(date_to_pb(as_of))
-    reply = await backend.call(backend.indicators.ListZones, request)
+    reply = await backend.call(backend.indicators.ListZones, request, {**PAGING_QUERY, **query_fields("as_of")})
     return {"items": [zone_json(z) for z in reply.zones], "next_page_token": reply.next_page_token or None}

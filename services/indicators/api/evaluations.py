@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 from sqlalchemy.engine import Connection
 
-from services.common.convert import ZoneLevel, clause_to_pb, level_from_pb, level_to_pb
+from services.common.convert import ZoneLevel, clause_to_pb, level_from_pb, level_to_pb, today_in_china
 from services.common.db import reading, transaction
 from services.common.errors import FieldViolation, NotFound
 from services.indicators import store
@@ -16,8 +16,10 @@ from services.indicators.domain import composite, consequences
 from services.indicators.domain.catalogue import DERIVED
 from services.indicators.domain.dated import end_of_year, in_force
 from services.indicators.domain.ranking import (
+    CLAUSE_RANKING,
     RankEntry,
     check_shape,
+    check_year_ended,
     check_zones,
     effective_field_size,
     historical_best,
@@ -58,6 +60,7 @@ def ranking_to_pb(conn: Connection, row: ranking_store.RankingRow) -> pb.Ranking
         weight_set_version=weights.label,
         weights={code: str(w) for code, w in weights.value.items()},
         field_size=effective_field_size(row.entries, row.field_size),
+        clause=clause_to_pb(CLAUSE_RANKING),
     )
     message.published_at.FromDatetime(row.published_at)
     for entry in row.entries:
@@ -80,7 +83,9 @@ class EvaluationsApi(ServicerBase):
     async def PutRanking(self, request: pb.PutRankingRequest, context: Context) -> pb.PutRankingResponse:
         level = level_from_pb(request.level)
         entries = [RankEntry(e.rank, e.zone_code) for e in request.ranks]
-        violations = check_shape(request.year, entries, request.field_size)
+        violations = check_year_ended(request.year, today_in_china()) + check_shape(
+            request.year, entries, request.field_size
+        )
         if level is None:
             invalid([*violations, FieldViolation(("level",), "must be 'provincial' or 'national'")])
         assert level is not None

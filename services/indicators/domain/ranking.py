@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from services.common.convert import ZoneLevel
 from services.common.errors import FieldViolation
 from services.indicators.domain.values import MAX_YEAR, MIN_YEAR
 
 MAX_ENTRIES = 5_000
+# “加强高新区动态监测和评价 … 对年度考评排名较历史最好位次实现前进 3 位以上 …”: the ranking, its historical best
+# and advance rest on clause 二十五.
+CLAUSE_RANKING = 25
 
 
 @dataclass(frozen=True, order=True)
@@ -53,6 +57,20 @@ def check_shape(year: int, entries: list[RankEntry], field_size: int) -> list[Fi
     elif field_size and entries and field_size < max(e.rank for e in entries):
         violations.append(FieldViolation(("field_size",), "must be at least the largest rank"))
     return violations
+
+
+def check_year_ended(year: int, today: date) -> list[FieldViolation]:
+    """A ranking is dated by the last day of its year (POLICY.md), and like every fact pushed as real it must not
+    be in the future: the ranking of a year that has not ended in China is refused, so it cannot pay rewards."""
+    if MIN_YEAR <= year <= MAX_YEAR and date(year, 12, 31) > today:
+        return [
+            FieldViolation(
+                ("year",),
+                f"must be a year that has ended: its ranking is dated {year}-12-31, which must not be in the future "
+                f"(today is {today.isoformat()} in China)",
+            )
+        ]
+    return []
 
 
 def check_zones(

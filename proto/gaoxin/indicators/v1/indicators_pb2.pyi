@@ -998,7 +998,7 @@ class DerivedValue(_message.Message):
     indicator: _builtins.str
     computable: _builtins.bool
     value: _builtins.str
-    """exact decimal fraction when computable"""
+    """the ratio rounded to 10 places, more when needed to compare with the threshold as it does"""
     status: _builtins.str
     """"met" | "not_met" | "not_computable" """
     explanation: _builtins.str
@@ -1336,6 +1336,7 @@ class Ranking(_message.Message):
     PUBLISHED_AT_FIELD_NUMBER: _builtins.int
     WEIGHTS_FIELD_NUMBER: _builtins.int
     FIELD_SIZE_FIELD_NUMBER: _builtins.int
+    CLAUSE_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     level: _types_pb2.ZoneLevel.ValueType
     weight_set_version: _builtins.str
@@ -1349,6 +1350,10 @@ class Ranking(_message.Message):
     def weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """added: indicator -> weight (decimal text) of that weight set"""
 
+    @_builtins.property
+    def clause(self) -> _types_pb2.ClauseRef:
+        """added: clause 二十五 (动态监测和评价, annual ranking) it rests on"""
+
     def __init__(
         self,
         *,
@@ -1359,10 +1364,11 @@ class Ranking(_message.Message):
         published_at: _timestamp_pb2.Timestamp | None = ...,
         weights: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         field_size: _builtins.int = ...,
+        clause: _types_pb2.ClauseRef | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["published_at", b"published_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clause", b"clause", "published_at", b"published_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "field_size", b"field_size", "level", b"level", "published_at", b"published_at", "weight_set_version", b"weight_set_version", "weights", b"weights", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clause", b"clause", "entries", b"entries", "field_size", b"field_size", "level", b"level", "published_at", b"published_at", "weight_set_version", b"weight_set_version", "weights", b"weights", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
