@@ -200,6 +200,9 @@ def parameter_from_pb(
             parsed = parse_value(value.name, value.value)
         except ValueError as exc:
             violations.append(FieldViolation((*at, "value"), str(exc)))
+        else:
+            if effective_from is not None:
+                violations += check.check_parameter_version(value.name, parsed, effective_from, (*at, "value"))
     if len(violations) > before or parsed is None or effective_from is None:
         return None
     spec = SPECS[value.name]
