@@ -45,8 +45,20 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"starting the platform (data in {platform.data_dir}, logs in {platform.log_dir}) …", flush=True)
         platform.start()
         if platform.settings.demo_data:
-            counts = demo.load(platform.gateway_url, platform.admin_key)
-            print(f"demo data loaded: {counts}", flush=True)
+            try:
+                loaded = demo.load_once(
+                    platform.gateway_url, platform.admin_key, platform.settings.database_url("gateway")
+                )
+            except Exception as exc:
+                raise RuntimeError(f"demo data not completely loaded (the next start loads it again): {exc}") from exc
+            if loaded.skipped:
+                print(
+                    f"demo data already loaded ({loaded.loaded_at:%Y-%m-%d %H:%M} UTC): not loaded again, "
+                    "so changes made since are kept",
+                    flush=True,
+                )
+            else:
+                print(f"demo data loaded: {loaded.counts}", flush=True)
         print(
             "\n"
             f"  Gateway   {platform.gateway_url}\n"
@@ -140,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "--demo",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="load demo data (default: GAOXIN_DEMO_DATA)",
+        help="load demo data, once per installation (default: GAOXIN_DEMO_DATA)",
     )
     up.set_defaults(func=cmd_up)
 
@@ -149,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("--database-url", help="PostgreSQL URL prefix; each service uses <url>_<service>")
     migrate.set_defaults(func=cmd_migrate)
 
-    demo = sub.add_parser("demo", help="load the demo data into a running gateway")
+    demo = sub.add_parser(
+        "demo", help="load the demo data into a running gateway, now, whether or not it was loaded before"
+    )
     demo.add_argument("--url", default="http://127.0.0.1:8000")
     demo.add_argument("--key", required=True)
     demo.set_defaults(func=cmd_demo)

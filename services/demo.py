@@ -11,6 +11,8 @@ demonstration, and the values say so in their `source`.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -203,6 +205,38 @@ def load(base_url: str, api_key: str) -> dict[str, int]:
             _ok(client.put(f"/v1/evaluations/{year}/rankings/provincial", json=body))
             counts["rankings"] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    loaded_at: datetime  # when the demo data was (first) completely loaded into this installation
+    counts: dict[str, int]  # what this start pushed: empty when it skipped the load
+    skipped: bool  # loaded at an earlier start: nothing pushed now
+
+
+def load_once(base_url: str, api_key: str, gateway_database_url: str) -> DemoLoad:
+    """The demo data for `gaoxin up`: pushed into an installation once, never over what users changed since.
+
+    A completed load is recorded in the gateway's database (`demo_data_loads`) after its last push succeeded;
+    a later start finds it and pushes nothing. A load that failed midway left no record, so the next start
+    pushes everything again (`load` is idempotent: what the failed load pushed is pushed unchanged).
+    """
+    from services.common.db import make_engine, reading, transaction
+    from services.gateway import store
+
+    engine = make_engine(gateway_database_url)
+    try:
+        with reading(engine) as conn:
+            loaded_at = store.demo_data_loaded_at(conn)
+        if loaded_at is not None:
+            return DemoLoad(loaded_at, {}, skipped=True)
+        counts = load(base_url, api_key)
+        loaded_at = datetime.now(UTC)
+        with transaction(engine) as conn:
+            store.record_demo_data_load(conn, counts, loaded_at)
+        return DemoLoad(loaded_at, counts, skipped=False)
+    finally:
+        engine.dispose()
 
 
 def _ok(response: httpx.Response) -> None:

@@ -37,6 +37,16 @@ CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
+PARAMETER_VALUE = (
+    "typed by the parameter's kind: integer yuan for amounts, an integer for places, true/false for flags, "
+    'text for the rate (its exact decimal, e.g. "0.05"), dates, choices and labels'
+)
+BASIS = (
+    "the facts the rule used: integers for yuan amounts, years and ranks (investment_yuan, year, rank, "
+    "historical_best, advance), text for codes, levels and ISO dates"
+)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -102,7 +112,7 @@ class ClauseRef(BaseModel):
 
 class ParameterUse(BaseModel):
     name: str
-    value: int | str
+    value: StrictBool | int | str = Field(description=PARAMETER_VALUE)
     version: int
     effective_from: date
 
@@ -114,7 +124,7 @@ class Award(BaseModel):
     year: int
     amount_yuan: int
     status: Literal["granted", "revoked"]
-    basis: dict[str, str]
+    basis: dict[str, StrictBool | int | str] = Field(description=BASIS)
     clause: ClauseRef
     parameters: list[ParameterUse]
     earmark: str | None
@@ -646,7 +656,7 @@ class SimulatedAward(BaseModel):
     basis_key: str
     year: int
     amount_yuan: int
-    basis: dict[str, str]
+    basis: dict[str, StrictBool | int | str] = Field(description=BASIS)
     clause: ClauseRef
     parameters: list[ParameterUse]
     earmark: str | None
@@ -660,7 +670,7 @@ class SimulationOut(BaseModel):
 
 class ParameterVersionOut(BaseModel):
     name: str
-    value: int | str
+    value: StrictBool | int | str = Field(description=PARAMETER_VALUE)
     version: int
     effective_from: date
     source: Literal["policy", "admin"]

@@ -1,4 +1,4 @@
-"""Gateway tables: API keys (hashed) and idempotency records."""
+"""Gateway tables: API keys (hashed), idempotency records, audit log, webhooks, completed demo-data loads."""
 
 from __future__ import annotations
 
@@ -125,6 +125,17 @@ webhook_attempts = Table(
 
 inbox = inbox_table(metadata)
 
+# The demo data (`gaoxin up` with GAOXIN_DEMO_DATA) is loaded into an installation once: a row here, written only
+# after every push of a load succeeded, makes later starts skip it, so they never push the demo figures over what
+# users changed since. Kept with the keys: it describes this installation's data, wherever its databases live.
+demo_data_loads = Table(
+    "demo_data_loads",
+    metadata,
+    Column("load_id", Integer, primary_key=True),
+    Column("loaded_at", UtcDateTime(), nullable=False),
+    Column("counts", JSON, nullable=False),
+)
+
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
 
@@ -190,6 +201,18 @@ def revoke_key(conn: Connection, key_id: str) -> KeyListing | None:
 
 def count_keys(conn: Connection) -> int:
     return len(conn.execute(select(api_keys.c.key_id)).all())
+
+
+def demo_data_loaded_at(conn: Connection) -> datetime | None:
+    """When the demo data was first completely loaded into this installation; None if it never was."""
+    at: datetime | None = conn.execute(
+        select(demo_data_loads.c.loaded_at).order_by(demo_data_loads.c.load_id).limit(1)
+    ).scalar()
+    return at
+
+
+def record_demo_data_load(conn: Connection, counts: dict[str, int], at: datetime) -> None:
+    conn.execute(demo_data_loads.insert().values(loaded_at=at, counts=counts))
 
 
 @dataclass(frozen=True)

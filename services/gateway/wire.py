@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -40,6 +41,48 @@ def or_none(text: str) -> str | None:
     return text or None
 
 
-def parameter_value(text: str) -> int | str:
-    """Parameter values travel as exact text; whole numbers (yuan, places) go out as JSON integers."""
-    return int(text) if text.lstrip("-").isdigit() else text
+_INTEGER_KINDS = frozenset({"amount_yuan", "places"})
+
+
+def parameter_value(text: str, kind: str = "") -> bool | int | str:
+    """Parameter values travel as exact text with their kind: amounts (integer yuan) and places go out as JSON
+    integers, flags as booleans, everything else (the rate's exact decimal, dates, choices, labels) as text.
+    Without a kind (a rewards service older than the field), whole numbers go out as integers."""
+    if kind == "flag" and text in ("true", "false"):
+        return text == "true"
+    if kind in _INTEGER_KINDS or not kind:
+        return int(text) if text.isascii() and text.lstrip("-").isdigit() else text
+    return text
+
+
+# An award's basis travels as map<string, string> (and the ledger keeps and compares it as text). These keys hold
+# numbers in the contract (money integer yuan; years, ranks and places integers); every other key is text: codes
+# (a county code is six digits and still a code), levels, ISO dates. None is a flag yet: BASIS_FLAGS is for one.
+BASIS_INTEGERS = frozenset({"year", "rank", "historical_best", "advance", "investment_yuan"})
+BASIS_FLAGS: frozenset[str] = frozenset()
+BASIS_TEXT = frozenset(
+    {
+        "zone_code",
+        "county_code",
+        "project_code",
+        "level",
+        "talent_level",
+        "programme",
+        "recognized_on",
+        "listed_on",
+        "recruited_on",
+    }
+)
+
+
+def basis_json(basis: Mapping[str, str]) -> dict[str, bool | int | str]:
+    """The facts an award rests on, typed: integers and booleans where the key holds one, text otherwise."""
+    typed: dict[str, bool | int | str] = {}
+    for key, text in basis.items():
+        if key in BASIS_INTEGERS and text.isascii() and text.lstrip("-").isdigit():
+            typed[key] = int(text)
+        elif key in BASIS_FLAGS and text in ("true", "false"):
+            typed[key] = text == "true"
+        else:
+            typed[key] = text
+    return typed

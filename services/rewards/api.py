@@ -62,7 +62,14 @@ MAX_SIMULATED_FACTS = 100_000
 
 
 def _use(name: str, value: str, version: int, effective_from: date) -> pb.ParameterUse:
-    return pb.ParameterUse(name=name, value=value, version=version, effective_from=date_to_pb(effective_from))
+    spec = SPECS.get(name)
+    return pb.ParameterUse(
+        name=name,
+        value=value,
+        version=version,
+        effective_from=date_to_pb(effective_from),
+        kind=spec.kind.value if spec else "",
+    )
 
 
 def _uses(parameters: Iterable[ParameterVersion]) -> list[pb.ParameterUse]:
@@ -200,6 +207,9 @@ def parameter_from_pb(
             parsed = parse_value(value.name, value.value)
         except ValueError as exc:
             violations.append(FieldViolation((*at, "value"), str(exc)))
+        else:
+            if effective_from is not None:
+                violations += check.check_parameter_version(value.name, parsed, effective_from, (*at, "value"))
     if len(violations) > before or parsed is None or effective_from is None:
         return None
     spec = SPECS[value.name]
@@ -480,6 +490,7 @@ def parameter_version_to_pb(version: ParameterVersion, recorded_at: datetime | N
         version=version.version,
         effective_from=date_to_pb(version.effective_from),
         source=version.source,
+        kind=SPECS[version.name].kind.value,
     )
     if recorded_at is not None:
         message.recorded_at.FromDatetime(recorded_at)

@@ -57,12 +57,12 @@ def test_rank_advance_of_three_is_granted_of_two_is_not_and_a_first_year_has_no_
     assert (award["year"], award["amount_yuan"], award["status"]) == (y2, 1_000_000, "granted")
     assert award["basis"] == {
         "zone_code": three,
-        "year": str(y2),
+        "year": y2,
         "level": "national",
-        "rank": "7",
-        "historical_best": "10",
-        "advance": "3",
-    }
+        "rank": 7,
+        "historical_best": 10,
+        "advance": 3,
+    }  # typed JSON: ranks and years are integers (API.md), not the text they travel as
     assert award["earmark"] == "service_capacity_building"
     assert award["clause"]["id"] == 25
     assert [p["name"] for p in award["parameters"]] == [

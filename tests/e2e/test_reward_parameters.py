@@ -99,3 +99,30 @@ def test_a_later_amount_version_applies_to_facts_from_its_date_only(admin_api: h
     new = eventually(lambda: awards_of(api, "AMT-NEW"))
     assert [a["amount_yuan"] for a in old] == [1_000_000]
     assert [a["amount_yuan"] for a in new] == [1_200_000]
+
+
+def test_the_policy_cannot_be_moved_after_a_version_that_claims_to_be_in_force_under_it(
+    admin_api: httpx.Client,
+) -> None:
+    """POLICY.md: the policy takes effect on 2021-04-12. A `policy.effective_from` version effective from 2025-06-01
+    saying the policy starts 2026-06-01 would refuse facts of 2025-07-01 as "before the policy took effect"."""
+    api = admin_api
+    later = {"name": "policy.effective_from", "value": "2026-06-01", "effective_from": "2025-06-01"}
+    earlier = {"name": "policy.effective_from", "value": "2021-04-11", "effective_from": "2025-06-01"}
+    for body in (later, earlier):
+        reply = api.post("/v1/reward-parameters", json=body)
+        assert reply.status_code == 422, reply.text
+        assert [e["location"] for e in reply.json()["errors"]] == [["body", "value"]]
+    simulated = api.post("/v1/awards:simulate", json={"parameters": [later]})
+    assert simulated.status_code == 422, simulated.text
+    assert [e["location"] for e in simulated.json()["errors"]] == [["body", "parameters", 0, "value"]]
+
+    rules = {r["rule"]: r for r in api.get("/v1/reward-rules").json()["items"]}
+    policy = next(p for p in rules["new_provincial_zone"]["parameters"] if p["name"] == "policy.effective_from")
+    assert [(v["version"], v["value"]) for v in policy["versions"]] == [(1, "2021-04-12")]  # nothing was added
+
+    create_zone(api, "POLICY-2025")
+    assert recognize(api, "POLICY-2025", "provincial", "2025-07-01").status_code == 201
+    [award] = eventually(lambda: awards_of(api, "POLICY-2025"))
+    assert (award["rule"], award["status"]) == ("new_provincial_zone", "granted")
+    assert {p["name"]: p["value"] for p in award["parameters"]}["policy.effective_from"] == "2021-04-12"

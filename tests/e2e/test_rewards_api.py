@@ -62,7 +62,7 @@ def test_simulate_returns_explained_awards_and_refusals_and_stores_nothing(api: 
         ("talent_project", "SIM-TP"): 100_000,
     }
     advance = awards[("rank_advance", zone)]
-    assert advance["basis"]["advance"] == "3" and advance["earmark"] == "service_capacity_building"
+    assert advance["basis"]["advance"] == 3 and advance["earmark"] == "service_capacity_building"
     assert advance["clause"]["id"] == 25 and "前进 3 位以上" in advance["clause"]["text"]
     rate = next(p for p in awards[("talent_project", "SIM-TP")]["parameters"] if p["name"] == "talent_project.rate")
     assert rate["value"] == "0.05"  # exact decimal text, never a float
@@ -147,6 +147,60 @@ def test_adding_a_parameter_needs_the_admin_scope_and_a_valid_value(api: httpx.C
         assert locations(reply) == [where]
     rules = api.get("/v1/reward-rules").json()["items"]
     assert next(r for r in rules if r["rule"] == "talent_project")["active"] is False  # nothing was added
+
+
+def test_basis_and_parameter_values_are_typed_json(api: httpx.Client) -> None:
+    """API.md: money integer yuan. The basis travels as text inside the platform; the JSON types it: integers for
+    yuan and ranks, text for codes (a county code is digits, still a code) and dates; flags are booleans."""
+    zone = unique_zone_code("TYPED")
+    body = {
+        "recognitions": [{"zone_code": zone, "level": "provincial", "recognized_on": "2022-06-30"}],
+        "rankings": [
+            {"year": 2021, "level": "provincial", "ranks": [{"zone_code": zone, "rank": 12}]},
+            {"year": 2022, "level": "provincial", "ranks": [{"zone_code": zone, "rank": 8}]},
+        ],
+        "designations": [
+            {"county_code": "320724", "programme": "ip_pilot", "level": "national", "listed_on": "2023-05-01"}
+        ],
+        "talent_projects": [project_body("TYPED-TP", zone, investment_yuan=12_345_678)],
+        "parameters": [{"name": "talent_project.rate", "value": "0.05", "effective_from": "2021-04-12"}],
+    }
+
+    reply = api.post("/v1/awards:simulate", json=body)
+
+    assert reply.status_code == 200, reply.text
+    awards = {a["rule"]: a for a in reply.json()["awards"]}
+    project = awards["talent_project"]
+    assert project["basis"] == {
+        "project_code": "TYPED-TP",
+        "zone_code": zone,
+        "talent_level": "national",
+        "investment_yuan": 12_345_678,
+        "recruited_on": "2023-03-01",
+    }
+    assert type(project["basis"]["investment_yuan"]) is int
+    assert awards["rank_advance"]["basis"] == {
+        "zone_code": zone,
+        "year": 2022,
+        "level": "provincial",
+        "rank": 8,
+        "historical_best": 12,
+        "advance": 4,
+    }
+    assert awards["pilot_county"]["basis"]["county_code"] == "320724"
+    used = {p["name"]: p["value"] for p in project["parameters"]}
+    assert used["talent_project.zone_must_be_recognised"] is True
+    assert used["talent_project.rate"] == "0.05" and used["policy.effective_from"] == "2021-04-12"
+    amounts = {p["name"]: p["value"] for p in awards["rank_advance"]["parameters"]}
+    assert amounts["rank_advance_provincial.amount_yuan"] == 500_000 and amounts["rank_advance.min_places"] == 3
+
+    listed = api.get("/v1/reward-rules", params={"as_of": "2024-01-01"}).json()["items"]
+    params = {p["name"]: p for r in listed for p in r["parameters"]}
+    flag = params["pilot_county.one_award_per_listing"]
+    assert flag["kind"] == "flag" and flag["in_force"]["value"] is True and flag["versions"][0]["value"] is True
+    assert params["talent_project.zone_must_be_recognised"]["in_force"]["value"] is True
+    assert params["new_provincial_zone.amount_yuan"]["in_force"]["value"] == 1_000_000
+    assert params["zone_reward.earmark"]["in_force"]["value"] == "service_capacity_building"
 
 
 # ------------------------------------------------------------------------------------------ talent projects

@@ -340,6 +340,8 @@ def test_adding_a_parameter_is_validated_per_kind(database_url: str, tmp_path: P
         (parameter("talent_project.rate", "1.2", "2022-01-01"), ("value",)),
         (parameter("rank_advance.min_places", "0", "2022-01-01"), ("value",)),
         (parameter("talent_project.rate", "0.05", "2021-04-11"), ("effective_from",)),
+        (parameter("policy.effective_from", "2026-06-01", "2025-06-01"), ("value",)),
+        (parameter("policy.effective_from", "2021-04-11", "2025-06-01"), ("value",)),
         (pb.ParameterValue(name="talent_project.rate", value="0.05"), ("effective_from",)),
     ]
 

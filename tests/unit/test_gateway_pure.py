@@ -1,13 +1,28 @@
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import grpc
 import pytest
 
 from services.common.config import Settings
+from services.common.convert import ZoneLevel
 from services.common.errors import FieldViolation, decode_violations, encode_violations
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token, page_size
 from services.gateway.backends import HTTP_STATUS
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
+from services.gateway.wire import BASIS_FLAGS, BASIS_INTEGERS, BASIS_TEXT, basis_json, parameter_value
+from services.rewards.domain.parameters import ParameterTable, ParameterVersion
+from services.rewards.domain.rules import (
+    AwardDecision,
+    DesignationFact,
+    FactSet,
+    RankFact,
+    RecognitionFact,
+    TalentProjectFact,
+    evaluate_all,
+)
 
 
 def test_new_keys_are_prefixed_unique_and_only_their_hash_is_kept() -> None:
@@ -57,3 +72,43 @@ def test_default_ports_never_collide() -> None:
     ports += [settings.grpc_port(s) for s in ("indicators", "rewards", "talent")]
     ports += [settings.metrics_port(s) for s in ("indicators", "rewards", "talent")]
     assert len(set(ports)) == len(ports) and 4222 not in ports
+
+
+def test_every_basis_key_the_rules_write_has_a_json_type_at_the_gateway() -> None:
+    """The basis is map<string, string> on the wire; the gateway types it by key. A rule that adds a key must say
+    here whether it is a number, a flag or text, or the key would leave as a string (e.g. money as "12345678")."""
+    p = ZoneLevel.PROVINCIAL
+    facts = FactSet(
+        recognitions={"Z": [RecognitionFact(date(2022, 6, 30), p)]},
+        ranks={"Z": [RankFact(2021, p, 9), RankFact(2022, p, 6)]},
+        designations={"320706": [DesignationFact("ip_pilot", ZoneLevel.NATIONAL, date(2022, 5, 1))]},
+        projects={"TP-1": TalentProjectFact("TP-1", "项目", "Z", p, 12_345, date(2022, 7, 1))},
+    )
+    rate = ParameterVersion("talent_project.rate", Decimal("0.05"), 1, date(2021, 4, 12), 5, "")
+    outcomes = evaluate_all(facts, ParameterTable().with_versions([rate]))
+    decisions = [o for o in outcomes if isinstance(o, AwardDecision)]
+
+    assert sorted({d.rule for d in decisions}) == [
+        "new_provincial_zone",
+        "pilot_county",
+        "rank_advance",
+        "talent_project",
+    ]
+    keys = {k for d in decisions for k in d.basis}
+    assert keys <= BASIS_INTEGERS | BASIS_FLAGS | BASIS_TEXT, keys - (BASIS_INTEGERS | BASIS_FLAGS | BASIS_TEXT)
+    assert not (BASIS_INTEGERS & BASIS_TEXT or BASIS_FLAGS & BASIS_TEXT or BASIS_INTEGERS & BASIS_FLAGS)
+
+
+def test_basis_and_parameter_values_leave_the_gateway_typed() -> None:
+    assert basis_json({"investment_yuan": "12345678", "rank": "7", "county_code": "320724", "level": "national"}) == {
+        "investment_yuan": 12_345_678,
+        "rank": 7,
+        "county_code": "320724",
+        "level": "national",
+    }
+    assert parameter_value("true", "flag") is True and parameter_value("false", "flag") is False
+    assert parameter_value("500000", "amount_yuan") == 500_000 and parameter_value("3", "places") == 3
+    assert parameter_value("1", "rate") == "1" and parameter_value("0.05", "rate") == "0.05"
+    assert parameter_value("2021-04-12", "date") == "2021-04-12"
+    assert parameter_value("true", "label") == "true"  # a label that happens to read "true" is still a label
+    assert parameter_value("500000") == 500_000  # no kind (an older rewards service): whole numbers as before

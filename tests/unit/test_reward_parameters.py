@@ -15,6 +15,7 @@ from services.rewards.domain.parameters import (
     parse_value,
     render_value,
 )
+from services.rewards.domain.validation import check_parameter_version
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,26 @@ def test_pinned_table_answers_with_the_pinned_version_whatever_was_added_since()
 
     assert table.in_force("rank_advance.min_places", date(2022, 12, 31)).value == 5  # type: ignore[union-attr]
     assert table.pinned([original]).in_force("rank_advance.min_places", date(2022, 12, 31)) == original
+
+
+@pytest.mark.parametrize(
+    ("value", "effective_from", "message"),
+    [
+        (date(2026, 6, 1), date(2025, 6, 1), "on or before the version's own effective_from (2025-06-01)"),
+        (date(2021, 4, 13), date(2021, 4, 12), "on or before the version's own effective_from (2021-04-12)"),
+        (date(2021, 4, 11), date(2025, 6, 1), "on or after the day the policy was issued (2021-04-12)"),
+        (date(2021, 4, 12), date(2025, 6, 1), None),
+        (date(2025, 6, 1), date(2025, 6, 1), None),
+    ],
+)
+def test_the_policy_date_is_no_later_than_its_version_and_no_earlier_than_the_policy(
+    value: date, effective_from: date, message: str | None
+) -> None:
+    violations = check_parameter_version("policy.effective_from", value, effective_from, ("value",))
+    assert [v.message for v in violations if message and message in v.message] == [v.message for v in violations]
+    assert len(violations) == (1 if message else 0)
+    assert all(v.location == ("value",) for v in violations)
+
+
+def test_other_parameters_are_not_tied_to_their_effective_date() -> None:
+    assert check_parameter_version("new_provincial_zone.amount_yuan", 1_200_000, date(2025, 1, 1), ("value",)) == []

@@ -13,7 +13,7 @@ from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
 from services.gateway.schemas import AwardPage, AwardSummary, ParameterIn, SimulationIn, SimulationOut
-from services.gateway.wire import clause_json, iso_date, parameter_value
+from services.gateway.wire import basis_json, clause_json, iso_date, parameter_value
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 
@@ -25,7 +25,7 @@ def parameters_json(uses: Any) -> list[dict[str, Any]]:
     return [
         {
             "name": p.name,
-            "value": parameter_value(p.value),
+            "value": parameter_value(p.value, p.kind),
             "version": p.version,
             "effective_from": iso_date(p.effective_from),
         }
@@ -41,7 +41,7 @@ def decision_json(award: pb.Award) -> dict[str, Any]:
         "basis_key": award.basis_key,
         "year": award.year,
         "amount_yuan": award.amount_yuan,
-        "basis": dict(award.basis),
+        "basis": basis_json(award.basis),
         "clause": clause_json(award.clause),
         "parameters": parameters_json(award.parameters),
         "earmark": award.earmark or None,

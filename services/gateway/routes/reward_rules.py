@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["rewards"])
 def version_json(version: pb.ParameterVersion) -> dict[str, Any]:
     return {
         "name": version.name,
-        "value": parameter_value(version.value),
+        "value": parameter_value(version.value, version.kind),
         "version": version.version,
         "effective_from": pb_date(version.effective_from).isoformat(),
         "source": version.source,

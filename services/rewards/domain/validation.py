@@ -86,3 +86,30 @@ def check_effective_from(value: date | None, at: Location) -> list[FieldViolatio
     if value.year > LATEST_YEAR:
         return [FieldViolation(at, f"must be before {LATEST_YEAR + 1}")]
     return []
+
+
+def check_parameter_version(name: str, value: object, effective_from: date, at: Location) -> list[FieldViolation]:
+    """Checks that tie a parameter's value to its own version.
+
+    `policy.effective_from` is a parameter so that every decision records the date it applied, but its value is
+    the day the policy took effect, not a setting: POLICY.md fixes it at the issue date. A version claiming to be
+    in force from `effective_from` under a policy that starts later contradicts itself (facts judged under the
+    version would be "before the policy took effect"), and a policy cannot take effect before it was issued.
+    """
+    if name != "policy.effective_from" or not isinstance(value, date):
+        return []
+    if value > effective_from:
+        return [
+            FieldViolation(
+                at,
+                f"must be on or before the version's own effective_from ({effective_from.isoformat()}): "
+                "a policy cannot start after a version in force under it",
+            )
+        ]
+    if value < POLICY_EFFECTIVE_FROM:
+        return [
+            FieldViolation(
+                at, f"must be on or after the day the policy was issued ({POLICY_EFFECTIVE_FROM.isoformat()})"
+            )
+        ]
+    return []

@@ -73,10 +73,15 @@ class ParameterUse(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     value: _builtins.str
     """exact decimal as text (money in integer yuan)"""
     version: _builtins.int
+    kind: _builtins.str
+    """The parameter's kind ("amount_yuan", "places", "rate", "date", "flag", "choice", "label"), so that a
+    reader can type the value: integers for amounts and places, booleans for flags, text otherwise.
+    """
     @_builtins.property
     def effective_from(self) -> _types_pb2.Date: ...
     def __init__(
@@ -86,10 +91,11 @@ class ParameterUse(_message.Message):
         value: _builtins.str = ...,
         version: _builtins.int = ...,
         effective_from: _types_pb2.Date | None = ...,
+        kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "name", b"name", "value", b"value", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "kind", b"kind", "name", b"name", "value", b"value", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -686,11 +692,14 @@ class ParameterVersion(_message.Message):
     EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     RECORDED_AT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     value: _builtins.str
     version: _builtins.int
     source: _builtins.str
     """"policy" (the platform's default) | "admin" (added with AddRewardParameter)"""
+    kind: _builtins.str
+    """as in ParameterUse"""
     @_builtins.property
     def effective_from(self) -> _types_pb2.Date: ...
     @_builtins.property
@@ -706,10 +715,11 @@ class ParameterVersion(_message.Message):
         effective_from: _types_pb2.Date | None = ...,
         source: _builtins.str = ...,
         recorded_at: _timestamp_pb2.Timestamp | None = ...,
+        kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "recorded_at", b"recorded_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "name", b"name", "recorded_at", b"recorded_at", "source", b"source", "value", b"value", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "kind", b"kind", "name", b"name", "recorded_at", b"recorded_at", "source", b"source", "value", b"value", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

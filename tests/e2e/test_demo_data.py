@@ -1,0 +1,175 @@
+"""Demo data is loaded into an installation once: `make run` again keeps what users changed (README: `make run`).
+
+The first test runs `gaoxin up` itself, twice on one data directory, as `make run` does (GAOXIN_DEMO_DATA=1);
+the second drives the loader on a platform of its own to show a load that failed midway is loaded again.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from services import demo
+from services.common.db import make_engine, reading
+from services.gateway import store
+from services.platform import STOP_TIMEOUT_SECONDS, Platform, isolated_settings
+from tests.e2e.conftest import eventually
+from tests.e2e.helpers import awards_of
+
+START_TIMEOUT_SECONDS = 90.0
+
+
+class GaoxinUp:
+    """`gaoxin up` as a subprocess, its console read line by line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gaoxin"), "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"no {text!r} from gaoxin up: {self.lines}") from None
+            if line is None:
+                raise RuntimeError(f"gaoxin up exited with {self.process.wait()}: {self.lines}")
+            self.lines.append(line)
+
+    def stop(self) -> None:
+        """Ctrl-C, as at the console."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(STOP_TIMEOUT_SECONDS * 3)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.wait_for("stopped", timeout=5)
+
+
+@pytest.fixture
+def make_run_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], str, str]]:
+    """The environment of `make run` (demo data on) with every port free; its gateway URL and admin key."""
+    settings = isolated_settings(tmp_path / "data", demo_data=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAOXIN_")}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        env[f"GAOXIN_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    assert settings.bootstrap_admin_key is not None
+    yield env, f"http://127.0.0.1:{settings.gateway_port}", settings.bootstrap_admin_key.get_secret_value()
+
+
+def ledger(api: httpx.Client) -> list[tuple[str, str, str, int, str]]:
+    """Every award, granted and revoked."""
+    items: list[dict[str, Any]] = []
+    token = None
+    while True:
+        reply = api.get("/v1/awards", params={"page_size": 1000, **({"page_token": token} if token else {})})
+        assert reply.status_code == 200, reply.text
+        items += reply.json()["items"]
+        token = reply.json()["next_page_token"]
+        if not token:
+            return sorted((a["award_id"], a["rule"], a["basis_key"], a["amount_yuan"], a["status"]) for a in items)
+
+
+def ranks(api: httpx.Client, year: int) -> dict[str, int]:
+    reply = api.get(f"/v1/evaluations/{year}/rankings/provincial")
+    assert reply.status_code == 200, reply.text
+    return {r["zone_code"]: r["rank"] for r in reply.json()["ranks"]}
+
+
+def test_make_run_again_keeps_a_ranking_changed_through_the_api_and_the_ledger(
+    make_run_env: tuple[dict[str, str], str, str],
+) -> None:
+    env, url, key = make_run_env
+    first = GaoxinUp(env)
+    try:
+        first.wait_for("Admin key")
+        assert any(line.startswith("demo data loaded: ") and "'rankings': 4" in line for line in first.lines)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10) as api:
+            assert ranks(api, 2023) == demo.RANKINGS[2023]
+            # A user replaces the 2023 provincial ranking: 灌云 from 17 to 15, 4 better than its best (19 in 2021).
+            changed = {**demo.RANKINGS[2023], "GYUN-DEMO": 15}
+            body = {"ranks": [{"zone_code": z, "rank": r} for z, r in changed.items()], "field_size": 20}
+            reply = api.put("/v1/evaluations/2023/rankings/provincial", json=body)
+            assert reply.status_code in (200, 201), reply.text
+            [award] = eventually(lambda: awards_of(api, "GYUN-DEMO"))
+            assert (award["rule"], award["basis_key"], award["amount_yuan"]) == (
+                "rank_advance",
+                "2023:provincial",
+                500_000,
+            )
+            before = ledger(api)
+            summary = api.get("/v1/awards/summary").json()
+    finally:
+        first.stop()
+
+    second = GaoxinUp(env)
+    try:
+        second.wait_for("Admin key")
+        assert not any(line.startswith("demo data loaded") for line in second.lines), second.lines
+        assert any(line.startswith("demo data already loaded") for line in second.lines), second.lines
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10) as api:
+            assert ranks(api, 2023) == changed
+            time.sleep(1.0)  # what a re-push would have caused arrives by events: give it time to show
+            assert ledger(api) == before
+            assert [a["status"] for a in awards_of(api, "GYUN-DEMO")] == ["granted"]
+            assert api.get("/v1/awards/summary").json() == summary
+    finally:
+        second.stop()
+
+
+def test_a_demo_load_that_failed_midway_is_loaded_again_and_a_completed_one_never(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = Platform(isolated_settings(tmp_path / "data"))
+    gateway_db = platform.settings.database_url("gateway")
+    try:
+        platform.start()
+        # Everything before the rankings is pushed, then a ranking the API refuses (rank 0) stops the load.
+        monkeypatch.setattr(demo, "RANKINGS", {**demo.RANKINGS, 2025: {"GY-DEMO": 0}})
+        with pytest.raises(RuntimeError, match="demo data refused"):
+            demo.load_once(platform.gateway_url, platform.admin_key, gateway_db)
+        engine = make_engine(gateway_db)
+        with reading(engine) as conn:
+            assert store.demo_data_loaded_at(conn) is None  # not complete: the next start loads it again
+        monkeypatch.undo()
+
+        retried = demo.load_once(platform.gateway_url, platform.admin_key, gateway_db)
+        assert not retried.skipped and retried.counts["rankings"] == 4
+
+        again = demo.load_once(platform.gateway_url, platform.admin_key, gateway_db)
+        assert again.skipped and again.counts == {} and again.loaded_at == retried.loaded_at
+        with reading(engine) as conn:
+            assert store.demo_data_loaded_at(conn) == retried.loaded_at
+        engine.dispose()
+    finally:
+        platform.stop()
