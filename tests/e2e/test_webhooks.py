@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 
 from services.platform import free_port
 from tests.e2e.conftest import eventually
-from tests.e2e.helpers import create_zone, recognize, unique_zone_code
+from tests.e2e.helpers import assert_z_timestamps, create_zone, recognize, unique_zone_code
 
 
 class Receiver:
@@ -115,3 +115,13 @@ def test_webhook_with_unknown_event_or_bad_secret_is_422(api: httpx.Client, rece
     assert [e["location"] for e in unknown_event.json()["errors"]] == [["body", "events", 0]]
     assert [e["location"] for e in bad_secret.json()["errors"]] == [["body", "secret"]]
     assert all(w["url"] != receiver.url for w in api.get("/v1/webhooks").json()["items"])
+
+
+def test_webhook_timestamps_are_the_same_in_create_list_and_disable(api: httpx.Client, receiver_factory: Any) -> None:
+    created = subscribe(api, receiver_factory().url, ["talent.decision_recorded"])
+    listed = next(w for w in api.get("/v1/webhooks").json()["items"] if w["webhook_id"] == created["webhook_id"])
+    disabled = api.delete(f"/v1/webhooks/{created['webhook_id']}").json()
+
+    for document in (created, listed, disabled):
+        assert_z_timestamps(document)
+    assert created["created_at"] == listed["created_at"] == disabled["created_at"]

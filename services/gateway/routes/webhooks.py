@@ -22,6 +22,7 @@ from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import Strict
 from services.gateway.webhooks import resolve
+from services.gateway.wire import iso_datetime
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -93,8 +94,8 @@ def webhook_json(w: store.Webhook) -> dict[str, Any]:
         "webhook_id": w.webhook_id,
         "url": w.url,
         "events": w.events,
-        "created_at": w.created_at.isoformat(),
-        "disabled_at": w.disabled_at.isoformat() if w.disabled_at else None,
+        "created_at": iso_datetime(w.created_at),
+        "disabled_at": iso_datetime(w.disabled_at) if w.disabled_at else None,
         "disabled_reason": w.disabled_reason,
     }
 
