@@ -243,10 +243,17 @@ def test_every_list_refuses_a_bad_page_token_at_its_query_location(api: httpx.Cl
             p["name"] == "page_token" and p["in"] == "query" for p in operations.get("get", {}).get("parameters", [])
         )
     ]
-    assert {"/v1/zones", "/v1/awards", "/v1/audit-log"} <= set(lists)
+    assert {"/v1/zones", "/v1/awards", "/v1/audit-log", "/v1/webhooks/{webhook_id}/deliveries"} <= set(lists)
+    webhook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["talent.decision_recorded"]})
+    assert webhook.status_code == 201, webhook.text
+    webhook_id = api.delete(f"/v1/webhooks/{webhook.json()['webhook_id']}").json()["webhook_id"]  # kept, disabled
+    filled = {"{webhook_id}": webhook_id}
 
-    for path in lists:
-        assert "{" not in path, f"{path}: fill its path parameters here"
+    for template in lists:
+        path = template
+        for parameter, value in filled.items():
+            path = path.replace(parameter, value)
+        assert "{" not in path, f"{template}: fill its path parameters here"
         for token in ("garbage", "WzFd"):
             reply = api.get(path, params={"page_token": token})
             assert reply.status_code == 422, (path, token, reply.text)

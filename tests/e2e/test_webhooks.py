@@ -12,6 +12,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from services.common.paging import encode_token
 from services.platform import free_port
 from tests.e2e.conftest import eventually
 from tests.e2e.helpers import assert_z_timestamps, create_zone, recognize, unique_zone_code
@@ -125,3 +126,43 @@ def test_webhook_timestamps_are_the_same_in_create_list_and_disable(api: httpx.C
     for document in (created, listed, disabled):
         assert_z_timestamps(document)
     assert created["created_at"] == listed["created_at"] == disabled["created_at"]
+
+
+def test_deliveries_page_with_tokens_newest_first_without_repeats(api: httpx.Client, receiver_factory: Any) -> None:
+    webhook = subscribe(api, receiver_factory().url, ["indicators.zone_recognized"])
+    deliveries = f"/v1/webhooks/{webhook['webhook_id']}/deliveries"
+    zone = unique_zone_code("D")
+    create_zone(api, zone)
+    for day in range(1, 6):
+        assert recognize(api, zone, "provincial", f"2023-01-0{day}").status_code == 201
+
+    def all_staged() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = api.get(deliveries).json()["items"]
+        return items if len(items) == 5 else []
+
+    everything = eventually(all_staged, timeout=15)
+    assert len(everything) == 5
+
+    pages, token = [], None
+    while True:
+        reply = api.get(deliveries, params={"page_size": 2, **({"page_token": token} if token else {})})
+        assert reply.status_code == 200, reply.text
+        pages.append([d["delivery_id"] for d in reply.json()["items"]])
+        token = reply.json()["next_page_token"]
+        if token is None:
+            break
+
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [d for p in pages for d in p] == [d["delivery_id"] for d in everything]
+    created = [d["created_at"] for d in everything]
+    assert created == sorted(created, reverse=True)
+    assert_z_timestamps(everything)
+
+
+def test_deliveries_refuse_a_page_token_they_did_not_issue(api: httpx.Client, receiver_factory: Any) -> None:
+    webhook = subscribe(api, receiver_factory().url, ["indicators.zone_recognized"])
+
+    reply = api.get(f"/v1/webhooks/{webhook['webhook_id']}/deliveries", params={"page_token": encode_token(42)})
+
+    assert reply.status_code == 422
+    assert [e["location"] for e in reply.json()["errors"]] == [["query", "page_token"]]
