@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,17 @@ def date_from_pb(value: types_pb2.Date) -> date | None:
     if value.year == 0 and value.month == 0 and value.day == 0:
         return None
     return date(value.year, value.month, value.day)
+
+
+def rfc3339(value: datetime) -> str:
+    """A moment as every JSON of the platform writes it: RFC 3339 in UTC with a `Z`, microseconds when not zero.
+
+    The same text pydantic writes for a UTC datetime (the REST responses with a response model), so a value reads
+    the same from a POST's answer, a GET and an event.
+    """
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: timestamps are written timezone-aware (UTC)")
+    return value.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
 def clause_to_pb(number: int) -> types_pb2.ClauseRef:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass
+from datetime import UTC, date
 from typing import Any
 
 from gaoxin.events.v1 import events_pb2
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.json_format import MessageToDict
+from gaoxin.types.v1 import types_pb2
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.common.convert import rfc3339
 
 
 @dataclass(frozen=True)
@@ -46,24 +52,56 @@ BY_NAME = {t.name: t for t in EVENT_TYPES}
 
 
 def event_json(subject: str, payload: bytes) -> dict[str, Any]:
-    """The event as JSON with integers kept integers (proto3 JSON would write int64 money as strings)."""
-    message = BY_SUBJECT[subject].message.FromString(payload)
-    return _with_int64_as_int(message, MessageToDict(message, preserving_proto_field_name=True))
+    """The event as JSON spelled as the REST API spells the same things (API.md, common rules).
+
+    Not proto3 JSON (MessageToDict): that writes enums by their protobuf names (`ZONE_LEVEL_NATIONAL`), our Date
+    as `{"year", "month", "day"}` and int64 money as strings, and leaves out every field at its default value
+    (`"replaced": false`, `"revised": 0`). Here: dates `YYYY-MM-DD`, enums as the REST words (`national`; the
+    unspecified value null), timestamps RFC 3339 with `Z`, integers as integers, strings (codes, exact decimals)
+    unchanged, and every field present, as in a REST response.
+    """
+    return _message_json(BY_SUBJECT[subject].message.FromString(payload))
 
 
-def _with_int64_as_int(message: Message, rendered: dict[str, Any]) -> dict[str, Any]:
+def enum_word(enum: EnumDescriptor, number: int) -> str | None:
+    """`ZONE_LEVEL_NATIONAL` of enum `ZoneLevel` → "national", as the REST API writes it; 0 (unspecified) → None."""
+    value = enum.values_by_number.get(number)
+    if number == 0 or value is None:
+        return None
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+    return value.name.removeprefix(prefix).lower()
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    rendered: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
-        if field.name not in rendered:
-            continue
-        if field.type in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64):
-            value = rendered[field.name]
-            rendered[field.name] = [int(v) for v in value] if isinstance(value, list) else int(value)
-        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
-            inner, value = getattr(message, field.name), rendered[field.name]
-            if field.is_repeated and isinstance(value, list):
-                rendered[field.name] = [
-                    _with_int64_as_int(m, r) if isinstance(r, dict) else r for m, r in zip(inner, value, strict=True)
-                ]
-            elif isinstance(value, dict):  # well-known types (Timestamp) render as strings: left as they are
-                rendered[field.name] = _with_int64_as_int(inner, value)
+        value = getattr(message, field.name)
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            rendered[field.name] = {str(k): _value(value_field, v) for k, v in value.items()}
+        elif field.is_repeated:
+            rendered[field.name] = [_value(field, v) for v in value]
+        elif field.message_type is not None and not message.HasField(field.name):
+            rendered[field.name] = None
+        else:
+            rendered[field.name] = _value(field, value)
     return rendered
+
+
+def _value(field: Any, value: Any) -> Any:
+    """One value of `field` (a FieldDescriptor: the stubs type pure-Python and upb descriptors apart)."""
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return enum_word(field.enum_type, value)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return base64.b64encode(value).decode()
+    if field.message_type is None:
+        return value  # str, bool, int (int64 too: money stays a JSON integer), float
+    name = field.message_type.full_name
+    if name == types_pb2.Date.DESCRIPTOR.full_name:
+        return None if value.year == 0 else date(value.year, value.month, value.day).isoformat()
+    if name == Timestamp.DESCRIPTOR.full_name:
+        return rfc3339(value.ToDatetime(UTC))
+    if name.startswith("google.protobuf."):
+        # Another well-known type would render as its internals; say how it reads in REST before using one.
+        raise TypeError(f"no JSON spelling for {name} in events yet")
+    return _message_json(value)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Route
 
 from services.common.bus import Bus
 from services.common.config import Settings
@@ -135,24 +137,53 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain_error)  # type: ignore[arg-type]
-    for module in (
-        zones,
-        enterprises,
-        indicators,
-        evaluations,
-        awards,
-        reward_rules,
-        talent_projects,
-        talent,
-        policy,
-        keys,
-        webhooks,
-        audit,
-        ops,
-    ):
-        app.include_router(module.router)
+    routers = [
+        module.router
+        for module in (
+            zones,
+            enterprises,
+            indicators,
+            evaluations,
+            awards,
+            reward_rules,
+            talent_projects,
+            talent,
+            policy,
+            keys,
+            webhooks,
+            audit,
+            ops,
+        )
+    ]
+    for router in routers:
+        app.include_router(router)
     openapi.install(app)
+    # Read from the routers themselves: FastAPI (0.165) keeps included routers wrapped in `app.routes`, so the
+    # app's own list holds only its direct routes (the docs), not the API's.
+    app.state.allowed_methods = AllowedMethods.of([*app.routes, *(r for router in routers for r in router.routes)])
     return app
+
+
+@dataclass(frozen=True)
+class AllowedMethods:
+    """Every method each path is served with: the `Allow` header of a 405 (RFC 9110 section 15.5.6).
+
+    A path may match several routes (`PUT` and `GET /v1/zones/{zone_code}` are two); the header lists the union.
+    HEAD is listed only where a route really serves it (Starlette's plain routes do, the API's routes do not).
+    """
+
+    paths: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
+
+    @classmethod
+    def of(cls, routes: Iterable[BaseRoute]) -> AllowedMethods:
+        merged: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+        for route in routes:
+            if isinstance(route, Route) and route.methods:
+                merged.setdefault(route.path_regex.pattern, (route.path_regex, set()))[1].update(route.methods)
+        return cls(tuple((regex, frozenset(methods)) for regex, methods in merged.values()))
+
+    def for_path(self, path: str) -> list[str]:
+        return sorted({m for regex, methods in self.paths if regex.match(path) for m in methods})
 
 
 class _Utf8JSONResponse(ProblemResponse):
@@ -184,10 +215,7 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> P
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         # Starlette names only the first route matching the path; list every method the path supports.
-        path = request.url.path
-        routes = [r for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
-        allowed = {method for route in routes for method in route.methods or ()}
-        headers["Allow"] = ", ".join(sorted(allowed))
+        headers["Allow"] = ", ".join(request.app.state.allowed_methods.for_path(request.url.path))
     return problem_response(Problem(exc.status_code, str(exc.detail), code, headers=headers))
 
 

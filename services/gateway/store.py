@@ -18,8 +18,10 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     bindparam,
     delete,
+    or_,
     select,
     update,
 )
@@ -469,11 +471,20 @@ def record_attempt(
     )
 
 
-def list_deliveries(conn: Connection, webhook_id: str, limit: int) -> list[dict[str, Any]]:
+def list_deliveries(
+    conn: Connection, webhook_id: str, limit: int, before: tuple[datetime, str] | None = None
+) -> list[dict[str, Any]]:
+    """Newest first, by (created_at, delivery_id): the deliveries of one event batch share a created_at.
+
+    `before` is the (created_at, delivery_id) of the last delivery of the previous page (keyset paging: a delivery
+    staged while a client pages goes to the front, never shifts a later page).
+    """
     d = webhook_deliveries.c
-    rows = conn.execute(
-        select(webhook_deliveries).where(d.webhook_id == webhook_id).order_by(d.created_at.desc()).limit(limit)
-    ).all()
+    query = select(webhook_deliveries).where(d.webhook_id == webhook_id)
+    if before is not None:
+        at, delivery_id = before
+        query = query.where(or_(d.created_at < at, and_(d.created_at == at, d.delivery_id < delivery_id)))
+    rows = conn.execute(query.order_by(d.created_at.desc(), d.delivery_id.desc()).limit(limit)).all()
     attempts: dict[str, list[dict[str, Any]]] = {r.delivery_id: [] for r in rows}
     if attempts:
         for a in conn.execute(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gaoxin.types.v1 import types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.common.convert import level_from_pb
+from services.common.convert import level_from_pb, rfc3339
 
 
 def level_name(value: int) -> str | None:
@@ -29,7 +29,12 @@ def pb_date(value: types_pb2.Date) -> date:
 
 def iso_time(value: Timestamp) -> str:
     """RFC 3339 in UTC with a Z, as pydantic writes datetimes elsewhere in the API."""
-    return value.ToJsonString()
+    return rfc3339(value.ToDatetime(UTC))
+
+
+def iso_datetime(value: datetime) -> str:
+    """A stored moment (always timezone-aware) as the API writes it: `…Z`, never `…+00:00`."""
+    return rfc3339(value)
 
 
 def clause_json(ref: types_pb2.ClauseRef) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from typing import Any
 
@@ -11,6 +12,24 @@ import httpx
 from services.common.convert import today_in_china
 
 _counter = itertools.count()
+
+# A timestamp as the API writes every one: RFC 3339, UTC, `Z` (never `+00:00`).
+RFC3339_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T")
+
+
+def timestamps(document: Any) -> list[str]:
+    """Every date-time text anywhere in a JSON document."""
+    if isinstance(document, dict):
+        return [t for v in document.values() for t in timestamps(v)]
+    if isinstance(document, list):
+        return [t for v in document for t in timestamps(v)]
+    return [document] if isinstance(document, str) and _DATE_TIME.match(document) else []
+
+
+def assert_z_timestamps(document: Any) -> None:
+    found = timestamps(document)
+    assert found and all(RFC3339_Z.fullmatch(t) for t in found), found
 
 
 def unique_zone_code(prefix: str = "Z") -> str:

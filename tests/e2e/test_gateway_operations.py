@@ -6,7 +6,7 @@ import httpx
 
 from services.platform import Platform
 from tests.e2e.conftest import issue_key
-from tests.e2e.helpers import create_zone, unique_zone_code
+from tests.e2e.helpers import assert_z_timestamps, create_zone, unique_zone_code
 
 PROBLEM = "application/problem+json"
 
@@ -29,6 +29,18 @@ def test_created_key_works_with_its_scopes_is_listed_without_secret_and_stops_wh
 
     after = httpx.get(f"{platform.gateway_url}/v1/awards", headers=reader)
     assert after.status_code == 401 and after.headers["content-type"] == PROBLEM
+
+
+def test_key_timestamps_read_the_same_from_create_list_and_revoke(api: httpx.Client) -> None:
+    created = api.post("/v1/keys", json={"name": "时间格式", "scopes": ["read"]}).json()
+    listed = next(k for k in api.get("/v1/keys").json()["items"] if k["key_id"] == created["key_id"])
+    revoked = api.delete(f"/v1/keys/{created['key_id']}").json()
+    listed_revoked = next(k for k in api.get("/v1/keys").json()["items"] if k["key_id"] == created["key_id"])
+
+    for document in (created, listed, revoked, listed_revoked):
+        assert_z_timestamps(document)
+    assert created["created_at"] == listed["created_at"] == revoked["created_at"]
+    assert revoked["revoked_at"] == listed_revoked["revoked_at"]
 
 
 def test_key_creation_needs_admin_and_valid_scopes(api: httpx.Client, platform: Platform) -> None:
@@ -103,5 +115,6 @@ def test_every_write_is_in_the_hash_chained_audit_log_without_bodies(api: httpx.
     ]
     assert mine[1]["key_id"] == "anonymous" and mine[0]["key_id"].startswith("boot-")
     assert all(len(e["request_id"]) > 0 for e in mine)
+    assert_z_timestamps(mine)
     assert "无密钥" not in api.get("/v1/audit-log", params={"page_size": 1000}).text
     assert api.get("/v1/audit-log/verification").json() == {"valid": True, "entries": len(entries), "first_break": None}

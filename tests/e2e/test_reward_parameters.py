@@ -10,7 +10,7 @@ import pytest
 
 from services.platform import Platform, isolated_settings
 from tests.e2e.conftest import eventually
-from tests.e2e.helpers import awards_of, create_zone, recognize
+from tests.e2e.helpers import assert_z_timestamps, awards_of, create_zone, recognize
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,8 @@ def test_a_rate_takes_effect_from_its_date_and_earlier_awards_keep_their_version
         "/v1/reward-parameters", json={"name": "talent_project.rate", "value": 0.1, "effective_from": "2024-01-01"}
     )
     assert raised.status_code == 201 and raised.json()["version"] == 2 and raised.json()["value"] == "0.1"
-    assert api.post("/v1/talent-projects", json=project("P-2024", "RATE-Z", 1_000_000, "2024-02-01")).status_code == 201
+    recorded = api.post("/v1/talent-projects", json=project("P-2024", "RATE-Z", 1_000_000, "2024-02-01"))
+    assert recorded.status_code == 201
 
     [later] = awards_of(api, "P-2024")
     assert later["amount_yuan"] == 100_000
@@ -85,6 +86,11 @@ def test_a_rate_takes_effect_from_its_date_and_earlier_awards_keep_their_version
         (2, "0.1", "2024-01-01"),
     ]
     assert rate["in_force"]["version"] == 2
+    # Timestamps read the same in a write's answer as in the GETs: RFC 3339 with `Z`.
+    for document in (created, recorded.json(), later, rate):
+        assert_z_timestamps(document)
+    assert rate["versions"][0]["recorded_at"] == created["recorded_at"]
+    assert recorded.json()["awards"][0]["granted_at"] == later["granted_at"]
 
 
 def test_a_later_amount_version_applies_to_facts_from_its_date_only(admin_api: httpx.Client) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
@@ -73,6 +73,32 @@ def test_idempotency_key_is_claimed_once_then_replayed(database_url: str) -> Non
     assert first is None and other_key is None  # keys are scoped per API key
     assert in_progress is not None and in_progress.status_code is None
     assert done == gateway_store.IdempotencyRecord("hash-a", 201, b'{"ok":true}', "application/json")
+    engine.dispose()
+
+
+def test_webhook_deliveries_page_newest_first_through_ties_in_created_at(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    with transaction(engine) as conn:
+        gateway_store.add_webhook(conn, "wh_1", "https://portal.example/hook", ["*"], "whsec_x", "k1")
+        for n in range(7):
+            gateway_store.stage_deliveries(conn, "rewards.award_granted", f"event-{n}", b"{}")
+        # Deliveries staged in one moment (one event batch) share created_at: the id breaks the tie.
+        tied = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+        rows = gateway_store.webhook_deliveries
+        ids = [r.delivery_id for r in conn.execute(select(rows.c.delivery_id).order_by(rows.c.delivery_id))]
+        conn.execute(rows.update().where(rows.c.delivery_id.in_(ids[2:6])).values(created_at=tied))
+    with reading(engine) as conn:
+        everything = gateway_store.list_deliveries(conn, "wh_1", 100)
+        pages, before = [], None
+        while page := gateway_store.list_deliveries(conn, "wh_1", 3, before):
+            pages.append([d["delivery_id"] for d in page])
+            before = (page[-1]["created_at"], page[-1]["delivery_id"])
+
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [d for p in pages for d in p] == [d["delivery_id"] for d in everything]
+    assert sorted(d["delivery_id"] for d in everything) == ids
+    keys = [(d["created_at"], d["delivery_id"]) for d in everything]
+    assert keys == sorted(keys, reverse=True)
     engine.dispose()
 
 

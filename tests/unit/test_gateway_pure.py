@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import grpc
 import pytest
+from pydantic import TypeAdapter
 
 from services.common.config import Settings
-from services.common.convert import ZoneLevel
+from services.common.convert import CHINA, ZoneLevel, rfc3339
 from services.common.errors import FieldViolation, decode_violations, encode_violations
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token, page_size
 from services.gateway.backends import HTTP_STATUS
@@ -112,3 +113,24 @@ def test_basis_and_parameter_values_leave_the_gateway_typed() -> None:
     assert parameter_value("2021-04-12", "date") == "2021-04-12"
     assert parameter_value("true", "label") == "true"  # a label that happens to read "true" is still a label
     assert parameter_value("500000") == 500_000  # no kind (an older rewards service): whole numbers as before
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 26, 14, 24, 33, 123456, tzinfo=UTC),
+        datetime(2026, 11, 26, 14, 24, 33, tzinfo=UTC),
+        datetime(2026, 11, 26, 22, 24, 33, 500, tzinfo=CHINA),
+    ],
+)
+def test_timestamps_are_written_with_z_as_pydantic_writes_them(moment: datetime) -> None:
+    written = rfc3339(moment)
+
+    assert written.endswith("Z") and "+" not in written
+    assert written == TypeAdapter(datetime).dump_python(moment.astimezone(UTC), mode="json")
+    assert datetime.fromisoformat(written) == moment
+
+
+def test_a_naive_datetime_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        rfc3339(datetime(2026, 11, 26, 14, 24, 33))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -13,7 +12,7 @@ from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
 from services.gateway.schemas import AwardPage, AwardSummary, ParameterIn, SimulationIn, SimulationOut
-from services.gateway.wire import basis_json, clause_json, iso_date, parameter_value
+from services.gateway.wire import basis_json, clause_json, iso_date, iso_time, parameter_value
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 
@@ -54,8 +53,9 @@ def award_json(award: pb.Award) -> dict[str, Any]:
         "award_id": award.award_id,
         **decision_json(award),
         "status": _STATUS[award.status],
-        "granted_at": award.granted_at.ToDatetime(UTC),
-        "revoked_at": award.revoked_at.ToDatetime(UTC) if award.HasField("revoked_at") else None,
+        # Text, not datetimes: answers sent without the response model (jsonable_encoder) would write `+00:00`.
+        "granted_at": iso_time(award.granted_at),
+        "revoked_at": iso_time(award.revoked_at) if award.HasField("revoked_at") else None,
         "revocation_reason": award.revocation_reason or None,
     }
 

@@ -17,6 +17,7 @@ from services.gateway.domain.keys import Scope
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import Strict
+from services.gateway.wire import iso_datetime
 
 router = APIRouter(prefix="/v1", tags=["keys"])
 
@@ -50,8 +51,8 @@ def key_json(listing: store.KeyListing) -> dict[str, Any]:
         "key_id": listing.key_id,
         "name": listing.name,
         "scopes": listing.scopes,
-        "created_at": listing.created_at.isoformat(),
-        "revoked_at": listing.revoked_at.isoformat() if listing.revoked_at else None,
+        "created_at": iso_datetime(listing.created_at),
+        "revoked_at": iso_datetime(listing.revoked_at) if listing.revoked_at else None,
         "rate_limit_per_minute": listing.rate_limit_per_minute,
     }
 

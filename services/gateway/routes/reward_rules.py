@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,7 +13,7 @@ from services.gateway.deps import Admin, Backend, Reader
 from services.gateway.idempotency import idempotent
 from services.gateway.routes.awards import parameter_pb
 from services.gateway.schemas import IsoDate, ParameterAdded, ParameterIn, RewardRules
-from services.gateway.wire import clause_json, parameter_value, pb_date
+from services.gateway.wire import clause_json, iso_time, parameter_value, pb_date
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 
@@ -26,7 +25,7 @@ def version_json(version: pb.ParameterVersion) -> dict[str, Any]:
         "version": version.version,
         "effective_from": pb_date(version.effective_from).isoformat(),
         "source": version.source,
-        "recorded_at": version.recorded_at.ToDatetime(UTC).isoformat() if version.HasField("recorded_at") else None,
+        "recorded_at": iso_time(version.recorded_at) if version.HasField("recorded_at") else None,
     }
 
 

@@ -15,7 +15,7 @@ from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
 from services.gateway.routes.awards import award_json, refusal_json
 from services.gateway.schemas import ProjectCode, TalentProjectDetail, TalentProjectIn, TalentProjectRecorded
-from services.gateway.wire import pb_date
+from services.gateway.wire import iso_time, pb_date
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 
@@ -34,8 +34,8 @@ def detail_json(detail: pb.TalentProjectDetail) -> dict[str, Any]:
         "recruited_on": pb_date(project.recruited_on).isoformat(),
         "awards": [award_json(a) for a in detail.awards],
         "refusals": [refusal_json(r) for r in detail.refusals],
-        "recorded_at": detail.recorded_at.ToJsonString(),
-        "updated_at": detail.updated_at.ToJsonString(),
+        "recorded_at": iso_time(detail.recorded_at),
+        "updated_at": iso_time(detail.updated_at),
     }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from services.common.config import Settings
 from services.common.db import reading, transaction
 from services.common.events_catalog import BY_NAME
+from services.common.paging import decode_token, encode_token
 from services.gateway import store
 from services.gateway.deps import Admin
 from services.gateway.domain.webhooks import new_secret, secret_problem, target_problem
@@ -22,6 +23,7 @@ from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import Strict
 from services.gateway.webhooks import resolve
+from services.gateway.wire import iso_datetime
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -93,8 +95,8 @@ def webhook_json(w: store.Webhook) -> dict[str, Any]:
         "webhook_id": w.webhook_id,
         "url": w.url,
         "events": w.events,
-        "created_at": w.created_at.isoformat(),
-        "disabled_at": w.disabled_at.isoformat() if w.disabled_at else None,
+        "created_at": iso_datetime(w.created_at),
+        "disabled_at": iso_datetime(w.disabled_at) if w.disabled_at else None,
         "disabled_reason": w.disabled_reason,
     }
 
@@ -155,20 +157,49 @@ async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin
     return webhook_json(webhook)
 
 
+def _delivery_position(token: str | None) -> tuple[datetime, str] | None:
+    """The (created_at, delivery_id) a page token names; 422 at `query.page_token` for anything else."""
+    after = decode_token(token or "")
+    if after is None:
+        return None
+    try:
+        if not (isinstance(after, list) and len(after) == 2 and all(isinstance(part, str) for part in after)):
+            raise ValueError("not a delivery position")
+        at = datetime.fromisoformat(after[0])
+        if at.tzinfo is None:
+            raise ValueError("no time zone")
+        return at, after[1]
+    except ValueError:
+        raise Problem(
+            422,
+            "unrecognised page token",
+            "validation_failed",
+            [{"location": ["query", "page_token"], "message": "unrecognised page token"}],
+        ) from None
+
+
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage, summary="Delivery log, newest first")
 async def list_deliveries(
     webhook_id: WebhookId,
     request: Request,
     caller: Admin,
     page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+    page_token: str | None = None,
 ) -> dict[str, Any]:
+    before = _delivery_position(page_token)
+    limit = min(page_size, 1000)
+
     def work() -> list[dict[str, Any]] | None:
         with reading(request.app.state.engine) as conn:
             if store.get_webhook(conn, webhook_id) is None:
                 return None
-            return store.list_deliveries(conn, webhook_id, min(page_size, 1000))
+            return store.list_deliveries(conn, webhook_id, limit + 1, before)
 
     deliveries = await anyio.to_thread.run_sync(work)
     if deliveries is None:
         raise Problem(404, f"no webhook {webhook_id}", "not_found")
-    return {"items": deliveries, "next_page_token": None}
+    page, token = deliveries[:limit], None
+    if len(deliveries) > limit:
+        last = page[-1]
+        token = encode_token([iso_datetime(last["created_at"]), last["delivery_id"]])
+    return {"items": page, "next_page_token": token}
