@@ -225,14 +225,19 @@ def test_changed_value_is_kept_as_a_revision_and_the_same_value_is_not(api: http
     assert (raw["value"], raw["revisions"], raw["source"]) == ("101.5", 1, "second")
 
 
-def test_revisions_of_a_value_never_pushed_is_404_and_of_a_derived_indicator_422(api: httpx.Client) -> None:
+def test_revisions_of_a_value_never_pushed_or_unknown_indicator_is_404_and_of_a_derived_indicator_422(
+    api: httpx.Client,
+) -> None:
     zone = create_recognised_zone(api, "R", "national")
 
     missing = api.get(f"/v1/zones/{zone}/indicators/gdp/revisions", params={"year": 2024})
+    unknown = api.get(f"/v1/zones/{zone}/indicators/nope/revisions", params={"year": 2024})
     derived_one = api.get(f"/v1/zones/{zone}/indicators/rd_intensity/revisions", params={"year": 2024})
 
-    assert (missing.status_code, derived_one.status_code) == (404, 422)
+    assert (missing.status_code, unknown.status_code, derived_one.status_code) == (404, 404, 422)
+    assert "unknown indicator 'nope'" in unknown.json()["detail"]
     assert derived_one.json()["errors"][0]["location"] == ["path", "indicator"]
+    assert "has no revisions" in derived_one.json()["errors"][0]["message"]
 
 
 def test_idempotent_retry_replays_the_answer_and_stores_nothing_more(api: httpx.Client, platform: Platform) -> None:

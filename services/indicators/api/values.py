@@ -18,7 +18,7 @@ from services.common.errors import FieldViolation, InvalidArgument, MalformedInp
 from services.common.logs import request_id_var
 from services.indicators import store
 from services.indicators.api.base import Context, ServicerBase, invalid
-from services.indicators.domain.catalogue import CATALOGUE, TARGETS, Indicator, TargetRule
+from services.indicators.domain.catalogue import CATALOGUE, RAW_CODES, TARGETS, Indicator, TargetRule
 from services.indicators.domain.csv_values import parse_csv
 from services.indicators.domain.dated import Version, end_of_year
 from services.indicators.domain.json_values import parse_item, parse_json
@@ -30,7 +30,6 @@ from services.indicators.domain.values import (
     ParsedBatch,
     flag_duplicates,
     flag_unknown_zones,
-    indicator_problem,
     plan,
     sorted_violations,
     year_problem,
@@ -229,7 +228,12 @@ class ValuesApi(ServicerBase):
 
     async def ListValueRevisions(self, request: pb.ListValueRevisionsRequest, context: Context) -> pb.ValueRevisions:
         check_year(request.year)
-        if why := indicator_problem(request.indicator):
+        known = CATALOGUE.get(request.indicator)
+        if known is None:
+            raise NotFound(f"unknown indicator {request.indicator[:40]!r}; GET /v1/indicators lists the catalogue")
+        if known.code not in RAW_CODES:
+            # Read, not pushed: a derived value has no history of its own; its raw values have.
+            why = f"{known.code} is derived ({known.formula}): it has no revisions; read those of its raw values"
             invalid([FieldViolation(("indicator",), why)])
 
         def work() -> tuple[bool, list[value_store.StoredValue]]:
