@@ -100,6 +100,22 @@ def ledger(api: httpx.Client) -> list[tuple[str, str, str, int, str]]:
             return sorted((a["award_id"], a["rule"], a["basis_key"], a["amount_yuan"], a["status"]) for a in items)
 
 
+def settled_ledger(
+    api: httpx.Client, quiet_seconds: float = 1.0, timeout: float = 20.0
+) -> list[tuple[str, str, str, int, str]]:
+    """The ledger once it has stopped changing for `quiet_seconds`: the demo data's awards arrive by events, after
+    the load has answered, and a snapshot taken meanwhile would miss some."""
+    deadline = time.monotonic() + timeout
+    last, since = ledger(api), time.monotonic()
+    while time.monotonic() - since < quiet_seconds:
+        assert time.monotonic() < deadline, "the ledger kept changing"
+        time.sleep(0.2)
+        current = ledger(api)
+        if current != last:
+            last, since = current, time.monotonic()
+    return last
+
+
 def ranks(api: httpx.Client, year: int) -> dict[str, int]:
     reply = api.get(f"/v1/evaluations/{year}/rankings/provincial")
     assert reply.status_code == 200, reply.text
@@ -127,7 +143,7 @@ def test_make_run_again_keeps_a_ranking_changed_through_the_api_and_the_ledger(
                 "2023:provincial",
                 500_000,
             )
-            before = ledger(api)
+            before = settled_ledger(api)
             summary = api.get("/v1/awards/summary").json()
     finally:
         first.stop()
