@@ -168,8 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 class AllowedMethods:
     """Every method each path is served with: the `Allow` header of a 405 (RFC 9110 section 15.5.6).
 
-    A path may match several routes (`PUT` and `GET /v1/zones/{zone_code}` are two); the header lists the union.
-    HEAD is listed only where a route really serves it (Starlette's plain routes do, the API's routes do not).
+    A path may match several routes (`PUT` and `GET /v1/zones/{zone_code}` are two); the header lists the union,
+    with HEAD wherever GET is served (RequestContextMiddleware answers HEAD as a GET without its content).
     """
 
     paths: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
@@ -179,7 +179,10 @@ class AllowedMethods:
         merged: dict[str, tuple[re.Pattern[str], set[str]]] = {}
         for route in routes:
             if isinstance(route, Route) and route.methods:
-                merged.setdefault(route.path_regex.pattern, (route.path_regex, set()))[1].update(route.methods)
+                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, set()))[1]
+                methods.update(route.methods)
+                if "GET" in route.methods:
+                    methods.add("HEAD")
         return cls(tuple((regex, frozenset(methods)) for regex, methods in merged.values()))
 
     def for_path(self, path: str) -> list[str]:

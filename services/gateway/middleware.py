@@ -41,6 +41,11 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
+        if method == "HEAD":
+            # RFC 9110 section 9.3.2: HEAD is GET without the content. The routes are declared for GET, so the app
+            # serves a GET; the body is dropped on the way out (uvicorn drops it too), its length kept.
+            scope = {**scope, "method": "GET"}
         headers = dict(scope["headers"])
         offered = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = offered if _SAFE_REQUEST_ID.fullmatch(offered) else new_request_id()
@@ -64,6 +69,8 @@ class RequestContextMiddleware:
                     key_id = scope.get("state", {}).get("key_id", "anonymous")
                     action = f"{scope['method']} {getattr(scope.get('route'), 'path', 'unmatched')}"
                     await audit.record(key_id, action, scope["path"], message["status"], request_id)
+            if method == "HEAD" and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -81,13 +88,13 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
-            HTTP_REQUESTS.labels(scope["method"], template, str(state["status"])).inc()
-            HTTP_DURATION.labels(scope["method"], template).observe(elapsed)
+            HTTP_REQUESTS.labels(method, template, str(state["status"])).inc()
+            HTTP_DURATION.labels(method, template).observe(elapsed)
             log.info(
                 "request",
                 extra={
                     "fields": {
-                        "method": scope["method"],
+                        "method": method,
                         "route": template,
                         "status": state["status"],
                         "ms": round(elapsed * 1000, 2),

@@ -100,16 +100,15 @@ def allowed(reply: httpx.Response) -> set[str]:
 @pytest.mark.parametrize(
     ("method", "path", "methods"),
     [
-        ("DELETE", "/v1/zones/X", {"GET", "PUT"}),
-        ("POST", "/v1/zones", {"GET"}),
+        ("DELETE", "/v1/zones/X", {"GET", "HEAD", "PUT"}),
+        ("POST", "/v1/zones", {"GET", "HEAD"}),
         ("PATCH", "/v1/indicator-values:batch", {"POST"}),
-        ("DELETE", "/v1/keys", {"GET", "POST"}),
+        ("DELETE", "/v1/keys", {"GET", "HEAD", "POST"}),
         ("PUT", "/v1/keys/k_1", {"DELETE"}),
-        ("DELETE", "/v1/evaluations/2023/rankings/provincial", {"GET", "PUT"}),
-        ("POST", "/v1/webhooks/wh_0/deliveries", {"GET"}),
-        # Starlette's own routes (the docs) do serve HEAD, so there it is listed; the API's routes do not.
+        ("DELETE", "/v1/evaluations/2023/rankings/provincial", {"GET", "HEAD", "PUT"}),
+        ("POST", "/v1/webhooks/wh_0/deliveries", {"GET", "HEAD"}),
         ("POST", "/openapi.json", {"GET", "HEAD"}),
-        ("HEAD", "/v1/zones", {"GET"}),
+        ("HEAD", "/v1/indicator-values:batch", {"POST"}),
     ],
 )
 def test_wrong_method_is_405_naming_every_method_of_the_path(
@@ -119,6 +118,18 @@ def test_wrong_method_is_405_naming_every_method_of_the_path(
 
     assert reply.status_code == 405
     assert allowed(reply) == methods
+
+
+def test_head_is_a_get_without_its_content(api: httpx.Client) -> None:
+    got = api.get("/v1/zones", params={"page_size": 2})
+    head = api.head("/v1/zones", params={"page_size": 2})
+    missing = api.head("/v1/zones/NO-SUCH-ZONE")
+
+    assert (got.status_code, head.status_code, missing.status_code) == (200, 200, 404)
+    assert head.content == b"" and missing.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"] != "0"
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["x-request-id"] and head.headers["x-request-id"] != got.headers["x-request-id"]
 
 
 def test_every_documented_path_answers_405_with_its_documented_methods(api: httpx.Client) -> None:
