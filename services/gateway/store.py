@@ -23,6 +23,7 @@ from sqlalchemy import (
     delete,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -186,8 +187,23 @@ def _listing(row: Any) -> KeyListing:
     return KeyListing(row.key_id, row.name, list(row.scopes), row.created_at, row.revoked_at, row.rate_limit_per_minute)
 
 
-def list_keys(conn: Connection) -> list[KeyListing]:
-    return [_listing(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id))]
+def _after(created: Any, ident: Any, position: tuple[datetime, str] | None, newest_first: bool = False) -> Any:
+    """Rows past `position` (the (created_at, id) of the last row of the previous page), in list order."""
+    if position is None:
+        return true()
+    at, last = position
+    if newest_first:
+        return or_(created < at, and_(created == at, ident < last))
+    return or_(created > at, and_(created == at, ident > last))
+
+
+def list_keys(
+    conn: Connection, limit: int | None = None, after: tuple[datetime, str] | None = None
+) -> list[KeyListing]:
+    """Oldest first, by (created_at, key_id); every one without `limit`."""
+    k = api_keys.c
+    query = select(api_keys).where(_after(k.created_at, k.key_id, after)).order_by(k.created_at, k.key_id)
+    return [_listing(r) for r in conn.execute(query if limit is None else query.limit(limit))]
 
 
 def revoke_key(conn: Connection, key_id: str) -> KeyListing | None:
@@ -366,8 +382,13 @@ def add_webhook(
     return _webhook(conn.execute(select(webhooks).where(webhooks.c.webhook_id == webhook_id)).one())
 
 
-def list_webhooks(conn: Connection) -> list[Webhook]:
-    return [_webhook(r) for r in conn.execute(select(webhooks).order_by(webhooks.c.created_at))]
+def list_webhooks(
+    conn: Connection, limit: int | None = None, after: tuple[datetime, str] | None = None
+) -> list[Webhook]:
+    """Oldest first, by (created_at, webhook_id); every one without `limit`."""
+    w = webhooks.c
+    query = select(webhooks).where(_after(w.created_at, w.webhook_id, after)).order_by(w.created_at, w.webhook_id)
+    return [_webhook(r) for r in conn.execute(query if limit is None else query.limit(limit))]
 
 
 def get_webhook(conn: Connection, webhook_id: str) -> Webhook | None:
@@ -480,10 +501,9 @@ def list_deliveries(
     staged while a client pages goes to the front, never shifts a later page).
     """
     d = webhook_deliveries.c
-    query = select(webhook_deliveries).where(d.webhook_id == webhook_id)
-    if before is not None:
-        at, delivery_id = before
-        query = query.where(or_(d.created_at < at, and_(d.created_at == at, d.delivery_id < delivery_id)))
+    query = select(webhook_deliveries).where(
+        d.webhook_id == webhook_id, _after(d.created_at, d.delivery_id, before, newest_first=True)
+    )
     rows = conn.execute(query.order_by(d.created_at.desc(), d.delivery_id.desc()).limit(limit)).all()
     attempts: dict[str, list[dict[str, Any]]] = {r.delivery_id: [] for r in rows}
     if attempts:

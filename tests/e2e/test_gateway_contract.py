@@ -244,6 +244,41 @@ def test_zone_list_pages_with_tokens(api: httpx.Client) -> None:
     assert not {z["zone_code"] for z in first["items"]} & {z["zone_code"] for z in second["items"]}
 
 
+@pytest.mark.parametrize(
+    ("path", "ident", "body"),
+    [
+        ("/v1/keys", "key_id", {"name": "paging", "scopes": ["read"]}),
+        ("/v1/webhooks", "webhook_id", {"url": "http://127.0.0.1:9/hook", "events": ["talent.decision_recorded"]}),
+    ],
+)
+def test_keys_and_webhooks_page_with_tokens_oldest_first_without_repeats(
+    api: httpx.Client, path: str, ident: str, body: dict[str, object]
+) -> None:
+    created = []
+    for _ in range(3):
+        reply = api.post(path, json=body)
+        assert reply.status_code == 201, reply.text
+        created.append(reply.json()[ident])
+    everything = api.get(path, params={"page_size": 1000}).json()
+    assert everything["next_page_token"] is None and len(everything["items"]) >= 3
+
+    walked, token, pages = [], None, 0
+    while True:
+        reply = api.get(path, params={"page_size": 2, **({"page_token": token} if token else {})})
+        assert reply.status_code == 200, reply.text
+        walked += [item[ident] for item in reply.json()["items"]]
+        pages, token = pages + 1, reply.json()["next_page_token"]
+        if token is None:
+            break
+
+    assert walked == [item[ident] for item in everything["items"]]
+    assert pages == (len(walked) + 1) // 2
+    times = [item["created_at"] for item in everything["items"]]
+    assert times == sorted(times) and created == [i for i in walked if i in created]
+    for each in created:  # disabled, revoked: nothing else is to deliver to them or use them
+        assert api.delete(f"{path}/{each}").status_code == 200
+
+
 def test_every_list_refuses_a_bad_page_token_at_its_query_location(api: httpx.Client) -> None:
     # Found from /openapi.json, so a list added later is checked too; "garbage" is not base64 JSON, WzFd is [1].
     spec = api.get("/openapi.json").json()
@@ -254,7 +289,14 @@ def test_every_list_refuses_a_bad_page_token_at_its_query_location(api: httpx.Cl
             p["name"] == "page_token" and p["in"] == "query" for p in operations.get("get", {}).get("parameters", [])
         )
     ]
-    assert {"/v1/zones", "/v1/awards", "/v1/audit-log", "/v1/webhooks/{webhook_id}/deliveries"} <= set(lists)
+    assert {
+        "/v1/zones",
+        "/v1/awards",
+        "/v1/audit-log",
+        "/v1/keys",
+        "/v1/webhooks",
+        "/v1/webhooks/{webhook_id}/deliveries",
+    } <= set(lists)
     webhook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["talent.decision_recorded"]})
     assert webhook.status_code == 201, webhook.text
     webhook_id = api.delete(f"/v1/webhooks/{webhook.json()['webhook_id']}").json()["webhook_id"]  # kept, disabled

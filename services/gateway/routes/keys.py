@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.common.db import reading, transaction
-from services.gateway import store
+from services.gateway import keyset, store
 from services.gateway.deps import Admin
 from services.gateway.domain.keys import Scope
 from services.gateway.idempotency import idempotent
@@ -72,12 +72,17 @@ async def create_key(body: KeyIn, request: Request, caller: Admin) -> Response:
 
 
 @router.get("/keys", response_model=KeyPage, summary="API keys (never the keys themselves)")
-async def list_keys(request: Request, caller: Admin) -> dict[str, Any]:
+async def list_keys(
+    request: Request, caller: Admin, page_size: keyset.PageSize = 50, page_token: str | None = None
+) -> dict[str, Any]:
+    after, limit = keyset.position(page_token), keyset.limit_of(page_size)
+
     def work() -> list[store.KeyListing]:
         with reading(request.app.state.engine) as conn:
-            return store.list_keys(conn)
+            return store.list_keys(conn, limit + 1, after)
 
-    return {"items": [key_json(k) for k in await anyio.to_thread.run_sync(work)], "next_page_token": None}
+    keys, token = keyset.page(await anyio.to_thread.run_sync(work), limit, lambda k: (k.created_at, k.key_id))
+    return {"items": [key_json(k) for k in keys], "next_page_token": token}
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, summary="Revoke an API key (kept, marked revoked)")

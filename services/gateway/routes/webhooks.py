@@ -8,15 +8,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.common.config import Settings
 from services.common.db import reading, transaction
 from services.common.events_catalog import BY_NAME
-from services.common.paging import decode_token, encode_token
-from services.gateway import store
+from services.gateway import keyset, store
 from services.gateway.deps import Admin
 from services.gateway.domain.webhooks import new_secret, secret_problem, target_problem
 from services.gateway.idempotency import idempotent
@@ -133,12 +132,17 @@ async def create_webhook(body: WebhookIn, request: Request, caller: Admin) -> Re
 
 
 @router.get("/webhooks", response_model=WebhookPage, summary="Webhook subscriptions")
-async def list_webhooks(request: Request, caller: Admin) -> dict[str, Any]:
+async def list_webhooks(
+    request: Request, caller: Admin, page_size: keyset.PageSize = 50, page_token: str | None = None
+) -> dict[str, Any]:
+    after, limit = keyset.position(page_token), keyset.limit_of(page_size)
+
     def work() -> list[store.Webhook]:
         with reading(request.app.state.engine) as conn:
-            return store.list_webhooks(conn)
+            return store.list_webhooks(conn, limit + 1, after)
 
-    return {"items": [webhook_json(w) for w in await anyio.to_thread.run_sync(work)], "next_page_token": None}
+    found, token = keyset.page(await anyio.to_thread.run_sync(work), limit, lambda w: (w.created_at, w.webhook_id))
+    return {"items": [webhook_json(w) for w in found], "next_page_token": token}
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookOut, summary="Disable a subscription (kept)")
@@ -157,37 +161,15 @@ async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin
     return webhook_json(webhook)
 
 
-def _delivery_position(token: str | None) -> tuple[datetime, str] | None:
-    """The (created_at, delivery_id) a page token names; 422 at `query.page_token` for anything else."""
-    after = decode_token(token or "")
-    if after is None:
-        return None
-    try:
-        if not (isinstance(after, list) and len(after) == 2 and all(isinstance(part, str) for part in after)):
-            raise ValueError("not a delivery position")
-        at = datetime.fromisoformat(after[0])
-        if at.tzinfo is None:
-            raise ValueError("no time zone")
-        return at, after[1]
-    except ValueError:
-        raise Problem(
-            422,
-            "unrecognised page token",
-            "validation_failed",
-            [{"location": ["query", "page_token"], "message": "unrecognised page token"}],
-        ) from None
-
-
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage, summary="Delivery log, newest first")
 async def list_deliveries(
     webhook_id: WebhookId,
     request: Request,
     caller: Admin,
-    page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+    page_size: keyset.PageSize = 50,
     page_token: str | None = None,
 ) -> dict[str, Any]:
-    before = _delivery_position(page_token)
-    limit = min(page_size, 1000)
+    before, limit = keyset.position(page_token), keyset.limit_of(page_size)
 
     def work() -> list[dict[str, Any]] | None:
         with reading(request.app.state.engine) as conn:
@@ -198,8 +180,5 @@ async def list_deliveries(
     deliveries = await anyio.to_thread.run_sync(work)
     if deliveries is None:
         raise Problem(404, f"no webhook {webhook_id}", "not_found")
-    page, token = deliveries[:limit], None
-    if len(deliveries) > limit:
-        last = page[-1]
-        token = encode_token([iso_datetime(last["created_at"]), last["delivery_id"]])
+    page, token = keyset.page(deliveries, limit, lambda d: (d["created_at"], d["delivery_id"]))
     return {"items": page, "next_page_token": token}
