@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 import anyio.to_thread
 from fastapi import Request, Response
@@ -25,13 +27,29 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 REPLAYABLE_PROBLEMS = {404, 409}
 
 
+def canonical_body(body: bytes, content_type: str) -> bytes:
+    """What "the same body" compares: a JSON body's content, whatever its key order and whitespace (a client that
+    re-serialises before retrying sends other bytes for the same request); any other body, its bytes."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return body
+    try:
+        # Objects as sorted pairs (the last of duplicate keys wins, as in parsing); numbers kept exact, as
+        # written (0.10 is not 0.1 here, nor the string "0.1"): the repr of that is a canonical form.
+        content = json.loads(
+            body, parse_float=Decimal, object_pairs_hook=lambda pairs: tuple(sorted(dict(pairs).items()))
+        )
+    except ValueError:
+        return body  # refused as malformed anyway, and then stores nothing
+    return repr(content).encode()
+
+
 async def idempotent(request: Request, key_id: str, produce: Callable[[], Awaitable[Response]]) -> Response:
     key = request.headers.get(HEADER)
     if key is None:
         return await produce()
     if not 1 <= len(key) <= 255:
         raise Problem(400, f"{HEADER} must be 1 to 255 characters", "bad_idempotency_key")
-    body = await request.body()
+    body = canonical_body(await request.body(), request.headers.get("content-type", ""))
     # Bodies may carry personal data (talent checks: names, passport numbers, birth dates), and a plain hash of
     # one kept for a day could be reversed by hashing guesses. Keyed with the caller's own API key, which is
     # never stored, the fingerprint still tells "same request" from "different request" and nothing more.

@@ -179,6 +179,14 @@ def test_idempotency_key_replays_first_response_and_refuses_other_body(api: http
     assert replay.json() == first.json()
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_mismatch"
     assert [r["recognized_on"] for r in api.get(f"/v1/zones/{zone}").json()["recognitions"]] == ["2022-03-03"]
+    # The same content re-serialised (keys reordered, other whitespace) is the same request: replayed.
+    reordered = b'{ "recognized_on" : "2022-03-03",\n  "level" : "provincial" }'
+    again = api.post(
+        f"/v1/zones/{zone}/recognitions",
+        content=reordered,
+        headers={**key, "Content-Type": "application/json"},
+    )
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
 
 
 def test_failed_validation_stores_no_idempotency_record(api: httpx.Client) -> None:

@@ -134,3 +134,23 @@ def test_timestamps_are_written_with_z_as_pydantic_writes_them(moment: datetime)
 def test_a_naive_datetime_is_refused_rather_than_guessed() -> None:
     with pytest.raises(ValueError, match="naive"):
         rfc3339(datetime(2026, 11, 26, 14, 24, 33))
+
+
+def test_idempotency_compares_a_json_body_by_content_not_by_bytes() -> None:
+    from services.gateway.idempotency import canonical_body
+
+    json_type = "application/json"
+    first = canonical_body(b'{"level": "national", "recognized_on": "2015-03-03"}', json_type)
+    reordered = b'{"recognized_on":"2015-03-03",\n "level":"national"}'
+    assert canonical_body(reordered, json_type + "; charset=utf-8") == first
+    assert canonical_body(b'{"level": "provincial", "recognized_on": "2015-03-03"}', json_type) != first
+    # Numbers exact as written, and never equal to strings: nothing that could mean another request matches.
+    assert canonical_body(b'{"value": 0.1}', json_type) != canonical_body(b'{"value": 0.10}', json_type)
+    assert canonical_body(b'{"value": 0.1}', json_type) != canonical_body(b'{"value": "0.1"}', json_type)
+    assert canonical_body(b'{"v": 12345678901234.123456}', json_type) != canonical_body(
+        b'{"v": 12345678901234.123457}', json_type
+    )
+    assert canonical_body(b"{}", json_type) != canonical_body(b"[]", json_type)
+    # Other bodies (CSV) and malformed JSON: their bytes.
+    assert canonical_body(b"a,b\n1,2\n", "text/csv") == b"a,b\n1,2\n"
+    assert canonical_body(b"{not json", json_type) == b"{not json"
