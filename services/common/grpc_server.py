@@ -113,7 +113,13 @@ async def build_server(
     """
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor()],
-        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            # gRPC sets SO_REUSEPORT by default: a second process on the same port (a stale service from an earlier
+            # start) then binds silently and takes part of the calls (grpc#16005), and servers bound to port 0
+            # can be handed a port another one holds (grpc#10755). One process a port: a clash fails the start.
+            ("grpc.so_reuseport", 0),
+        ],
     )
     for add in register:
         add(server)
@@ -127,7 +133,9 @@ async def build_server(
     reflection.enable_server_reflection(names, server)
     await set_serving(health_servicer, service_names, serving=False)
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
-    port = server.add_insecure_port(address)
+    port = server.add_insecure_port(address)  # raises when the address is taken (older gRPC returned 0)
+    if port == 0:
+        raise RuntimeError(f"could not bind {address}")
     return server, health_servicer, port
 
 

@@ -69,3 +69,19 @@ def test_server_health_errors_reflection_and_metrics(tmp_path: Path) -> None:
     asyncio.run(scenario())
     assert GRPC_HANDLED.labels(SERVICE_NAME, "GetZone", "NOT_FOUND")._value.get() == not_found_before + 1
     engine.dispose()
+
+
+def test_a_second_server_on_a_taken_port_fails_to_start_instead_of_sharing_it() -> None:
+    # With gRPC's default SO_REUSEPORT the second bind succeeded silently and the two split the calls.
+    async def scenario() -> str:
+        first, _, port = await build_server([], [SERVICE_NAME], "127.0.0.1:0")
+        await first.start()
+        try:
+            await build_server([], [SERVICE_NAME], f"127.0.0.1:{port}")
+        except RuntimeError as exc:
+            return str(exc)
+        finally:
+            await first.stop(None)
+        return "bound"
+
+    assert "127.0.0.1" in asyncio.run(scenario())
