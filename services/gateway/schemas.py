@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,7 +35,17 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_only), WithJsonSchema({"type
 Level = Literal["provincial", "national"]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Kept exactly as given, surrounding spaces included (API.md: Chinese names round-trip unchanged); only a name
+# with nothing but whitespace is refused.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
 
 PARAMETER_VALUE = (

@@ -185,7 +185,7 @@ def talent_project_from_pb(
     violations += check.check_investment(project.investment_yuan, (*at, "investment_yuan"))
     on = _fact_date(project.recruited_on, (*at, "recruited_on"), violations, today)
     return TalentProjectFact(
-        project.project_code, project.name.strip(), project.zone_code, level, project.investment_yuan, on or date.min
+        project.project_code, project.name, project.zone_code, level, project.investment_yuan, on or date.min
     )
 
 

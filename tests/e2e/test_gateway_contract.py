@@ -222,6 +222,15 @@ def test_chinese_names_round_trip_unchanged(api: httpx.Client) -> None:
     assert reply.json()["name"] == name and reply.json()["parks"] == ["云台山片区"]
     assert name.encode() in reply.content  # UTF-8 on the wire, not \\u escapes
 
+    # Unchanged means unchanged: surrounding spaces (an ideographic one too) stay; only a blank name is refused.
+    spaced = "  前后空格\u3000"
+    assert api.put(f"/v1/zones/{zone}", json={"name": spaced, "county_code": "320706"}).status_code == 200
+    assert api.get(f"/v1/zones/{zone}").json()["name"] == spaced
+    blank = api.put(f"/v1/zones/{zone}", json={"name": " \u3000 ", "county_code": "320706"})
+    assert blank.status_code == 422
+    assert [e["location"] for e in blank.json()["errors"]] == [["body", "name"]]
+    assert api.get(f"/v1/zones/{zone}").json()["name"] == spaced
+
 
 def test_zone_level_is_latest_recognition_on_or_before_as_of(api: httpx.Client) -> None:
     zone = unique_zone_code("L")

@@ -89,7 +89,7 @@ def parse_enterprise(item: pb.Enterprise, i: int, today: date) -> tuple[Enterpri
             certificates = (Certificate(number, issued_on),)
     if violations:
         return None, violations
-    return EnterpriseRecord(item.credit_code, item.name.strip(), item.zone_code, item.above_scale, certificates), []
+    return EnterpriseRecord(item.credit_code, item.name, item.zone_code, item.above_scale, certificates), []
 
 
 class EnterprisesApi(ServicerBase):
