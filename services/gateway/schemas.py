@@ -74,7 +74,9 @@ class County(BaseModel):
 class ZoneIn(Strict):
     name: Name = Field(examples=["连云港高新技术产业开发区"])
     county_code: CountyCode = Field(examples=["320706"])
-    parks: list[Name] = Field(default_factory=list, max_length=100)
+    parks: list[Name] | None = Field(
+        None, max_length=100, description="left out: the zone keeps its parks (none for a new zone); [] clears them"
+    )
 
 
 class RecognitionOut(BaseModel):

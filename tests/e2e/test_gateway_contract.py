@@ -232,6 +232,19 @@ def test_chinese_names_round_trip_unchanged(api: httpx.Client) -> None:
     assert api.get(f"/v1/zones/{zone}").json()["name"] == spaced
 
 
+def test_zone_update_without_parks_keeps_them_and_an_empty_list_clears_them(api: httpx.Client) -> None:
+    zone = unique_zone_code("K")
+    created = api.put(f"/v1/zones/{zone}", json={"name": "甲", "county_code": "320706", "parks": ["东片区", "西片区"]})
+    renamed = api.put(f"/v1/zones/{zone}", json={"name": "乙", "county_code": "320706"})
+
+    assert (created.status_code, renamed.status_code) == (201, 200)
+    assert (renamed.json()["name"], renamed.json()["parks"]) == ("乙", ["东片区", "西片区"])
+    cleared = api.put(f"/v1/zones/{zone}", json={"name": "乙", "county_code": "320706", "parks": []})
+    assert cleared.json()["parks"] == [] and api.get(f"/v1/zones/{zone}").json()["parks"] == []
+    fresh = unique_zone_code("K")
+    assert api.put(f"/v1/zones/{fresh}", json={"name": "丙", "county_code": "320706"}).json()["parks"] == []
+
+
 def test_zone_level_is_latest_recognition_on_or_before_as_of(api: httpx.Client) -> None:
     zone = unique_zone_code("L")
     create_zone(api, zone)

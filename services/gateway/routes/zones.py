@@ -140,7 +140,13 @@ async def put_zone(
     async def produce() -> Response:
         reply = await backend.call(
             backend.indicators.UpsertZone,
-            pb.UpsertZoneRequest(zone_code=zone_code, name=body.name, county_code=body.county_code, parks=body.parks),
+            pb.UpsertZoneRequest(
+                zone_code=zone_code,
+                name=body.name,
+                county_code=body.county_code,
+                parks=body.parks or [],
+                keep_parks=body.parks is None,
+            ),
             ZONE_PATH,
         )
         return JSONResponse(zone_json(reply.zone), status_code=201 if reply.created else 200)

@@ -116,7 +116,8 @@ class RegistryApi(ServicerBase):
                         f"county {request.county_code} is not registered",
                         [FieldViolation(("county_code",), "unknown county; PUT /v1/counties/{code} first")],
                     )
-                created = store.upsert_zone(conn, request.zone_code, request.name, request.county_code, parks)
+                given = None if request.keep_parks else parks
+                created = store.upsert_zone(conn, request.zone_code, request.name, request.county_code, given)
                 zone = store.get_zone(conn, request.zone_code)
                 assert zone is not None
                 return zone, created

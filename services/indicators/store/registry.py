@@ -57,13 +57,15 @@ def add_designation(conn: Connection, county_code: str, designation: Designation
     )
 
 
-def upsert_zone(conn: Connection, zone_code: str, name: str, county_code: str, parks: list[str]) -> bool:
-    """True when created."""
+def upsert_zone(conn: Connection, zone_code: str, name: str, county_code: str, parks: list[str] | None) -> bool:
+    """True when created. `parks` None keeps the zone's parks (none for a new zone)."""
     now = datetime.now(UTC)
-    values = {"name": name, "county_code": county_code, "parks": parks, "updated_at": now}
+    values: dict[str, object] = {"name": name, "county_code": county_code, "updated_at": now}
+    if parks is not None:
+        values["parks"] = parks
     exists = conn.execute(select(zones.c.zone_code).where(zones.c.zone_code == zone_code)).first()
     if exists is None:
-        conn.execute(zones.insert().values(zone_code=zone_code, **values))
+        conn.execute(zones.insert().values(zone_code=zone_code, **{"parks": [], **values}))
         return True
     conn.execute(zones.update().where(zones.c.zone_code == zone_code).values(**values))
     return False

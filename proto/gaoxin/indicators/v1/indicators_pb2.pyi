@@ -255,9 +255,14 @@ class UpsertZoneRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     COUNTY_CODE_FIELD_NUMBER: _builtins.int
     PARKS_FIELD_NUMBER: _builtins.int
+    KEEP_PARKS_FIELD_NUMBER: _builtins.int
     zone_code: _builtins.str
     name: _builtins.str
     county_code: _builtins.str
+    keep_parks: _builtins.bool
+    """True when the caller did not say which parks (REST `parks` left out): the zone keeps the parks it has
+    (none for a new zone), rather than losing them to an update of its name. `parks` is then ignored.
+    """
     @_builtins.property
     def parks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -267,10 +272,11 @@ class UpsertZoneRequest(_message.Message):
         name: _builtins.str = ...,
         county_code: _builtins.str = ...,
         parks: _abc.Iterable[_builtins.str] | None = ...,
+        keep_parks: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["county_code", b"county_code", "name", b"name", "parks", b"parks", "zone_code", b"zone_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["county_code", b"county_code", "keep_parks", b"keep_parks", "name", b"name", "parks", b"parks", "zone_code", b"zone_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
