@@ -291,8 +291,7 @@ def issue_key(
     """Create a key; returns its listing and the key itself, which is shown once and never stored."""
     key_id, key = new_key()
     add_key(conn, key_id, key_hash(key), name, scopes, rate_limit_per_minute)
-    listing = next(k for k in list_keys(conn) if k.key_id == key_id)
-    return listing, key
+    return _listing(conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).one()), key
 
 
 @dataclass(frozen=True, slots=True)

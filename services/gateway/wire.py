@@ -56,15 +56,18 @@ def parameter_value(text: str, kind: str = "") -> bool | int | str:
     if kind == "flag" and text in ("true", "false"):
         return text == "true"
     if kind in _INTEGER_KINDS or not kind:
-        return int(text) if text.isascii() and text.lstrip("-").isdigit() else text
+        return _integer_or_text(text)
     return text
+
+
+def _integer_or_text(text: str) -> int | str:
+    return int(text) if text.isascii() and text.lstrip("-").isdigit() else text
 
 
 # An award's basis travels as map<string, string> (and the ledger keeps and compares it as text). These keys hold
 # numbers in the contract (money integer yuan; years, ranks and places integers); every other key is text: codes
-# (a county code is six digits and still a code), levels, ISO dates. None is a flag yet: BASIS_FLAGS is for one.
+# (a county code is six digits and still a code), levels, ISO dates.
 BASIS_INTEGERS = frozenset({"year", "rank", "historical_best", "advance", "investment_yuan"})
-BASIS_FLAGS: frozenset[str] = frozenset()
 BASIS_TEXT = frozenset(
     {
         "zone_code",
@@ -80,14 +83,6 @@ BASIS_TEXT = frozenset(
 )
 
 
-def basis_json(basis: Mapping[str, str]) -> dict[str, bool | int | str]:
-    """The facts an award rests on, typed: integers and booleans where the key holds one, text otherwise."""
-    typed: dict[str, bool | int | str] = {}
-    for key, text in basis.items():
-        if key in BASIS_INTEGERS and text.isascii() and text.lstrip("-").isdigit():
-            typed[key] = int(text)
-        elif key in BASIS_FLAGS and text in ("true", "false"):
-            typed[key] = text == "true"
-        else:
-            typed[key] = text
-    return typed
+def basis_json(basis: Mapping[str, str]) -> dict[str, int | str]:
+    """The facts an award rests on, typed: integers where the key holds one, text otherwise."""
+    return {key: _integer_or_text(text) if key in BASIS_INTEGERS else text for key, text in basis.items()}

@@ -13,7 +13,7 @@ from services.common.errors import FieldViolation, decode_violations, encode_vio
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token, page_size
 from services.gateway.backends import HTTP_STATUS
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
-from services.gateway.wire import BASIS_FLAGS, BASIS_INTEGERS, BASIS_TEXT, basis_json, parameter_value
+from services.gateway.wire import BASIS_INTEGERS, BASIS_TEXT, basis_json, parameter_value
 from services.rewards.domain.parameters import ParameterTable, ParameterVersion
 from services.rewards.domain.rules import (
     AwardDecision,
@@ -96,8 +96,8 @@ def test_every_basis_key_the_rules_write_has_a_json_type_at_the_gateway() -> Non
         "talent_project",
     ]
     keys = {k for d in decisions for k in d.basis}
-    assert keys <= BASIS_INTEGERS | BASIS_FLAGS | BASIS_TEXT, keys - (BASIS_INTEGERS | BASIS_FLAGS | BASIS_TEXT)
-    assert not (BASIS_INTEGERS & BASIS_TEXT or BASIS_FLAGS & BASIS_TEXT or BASIS_INTEGERS & BASIS_FLAGS)
+    assert keys <= BASIS_INTEGERS | BASIS_TEXT, keys - (BASIS_INTEGERS | BASIS_TEXT)
+    assert not BASIS_INTEGERS & BASIS_TEXT
 
 
 def test_basis_and_parameter_values_leave_the_gateway_typed() -> None:
