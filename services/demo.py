@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from services.common.db import make_engine, reading, transaction
+from services.gateway import store
 from services.indicators.domain.credit_code import random_credit_code
 
 COUNTIES = {
@@ -221,9 +223,6 @@ def load_once(base_url: str, api_key: str, gateway_database_url: str) -> DemoLoa
     a later start finds it and pushes nothing. A load that failed midway left no record, so the next start
     pushes everything again (`load` is idempotent: what the failed load pushed is pushed unchanged).
     """
-    from services.common.db import make_engine, reading, transaction
-    from services.gateway import store
-
     engine = make_engine(gateway_database_url)
     try:
         with reading(engine) as conn:

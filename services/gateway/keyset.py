@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, TypeVar
-
-from fastapi import Query
+from typing import TypeVar
 
 from services.common.errors import InvalidArgument
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token
@@ -19,8 +17,6 @@ from services.gateway.wire import iso_datetime
 
 Row = TypeVar("Row")
 Position = tuple[datetime, str]
-
-PageSize = Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")]
 
 
 def limit_of(page_size: int) -> int:

@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from fastapi import Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -46,6 +47,8 @@ def _not_blank(value: str) -> str:
 # Kept exactly as given, surrounding spaces included (API.md: Chinese names round-trip unchanged); only a name
 # with nothing but whitespace is refused.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+# `page_size` of every list (API.md: default 50, at most 1000; more is reduced to 1000, not refused).
+PageSize = Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")]
 
 
 PARAMETER_VALUE = (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.common.db import reading
@@ -14,6 +14,7 @@ from services.gateway import store
 from services.gateway.deps import Admin
 from services.gateway.domain.audit import GENESIS, AuditEntry, first_break
 from services.gateway.problems import Problem
+from services.gateway.schemas import PageSize
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -51,7 +52,7 @@ def _item(entry: AuditEntry, previous_hash: str, digest: str) -> dict[str, Any]:
 async def list_audit(
     request: Request,
     caller: Admin,
-    page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+    page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> dict[str, Any]:
     after = decode_token(page_token or "") or 0

@@ -11,7 +11,7 @@ from gaoxin.types.v1 import types_pb2
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
-from services.gateway.schemas import AwardPage, AwardSummary, ParameterIn, SimulationIn, SimulationOut
+from services.gateway.schemas import AwardPage, AwardSummary, PageSize, ParameterIn, SimulationIn, SimulationOut
 from services.gateway.wire import basis_json, clause_json, iso_date, iso_time, parameter_value
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
@@ -99,7 +99,7 @@ async def list_awards(
     beneficiary_code: str | None = None,
     rule: str | None = None,
     status: Literal["granted", "revoked"] | None = None,
-    page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+    page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> dict[str, Any]:
     reply = await backend.call(

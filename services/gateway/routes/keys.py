@@ -16,7 +16,7 @@ from services.gateway.deps import Admin
 from services.gateway.domain.keys import Scope
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
-from services.gateway.schemas import Strict
+from services.gateway.schemas import PageSize, Strict
 from services.gateway.wire import iso_datetime
 
 router = APIRouter(prefix="/v1", tags=["keys"])
@@ -73,7 +73,7 @@ async def create_key(body: KeyIn, request: Request, caller: Admin) -> Response:
 
 @router.get("/keys", response_model=KeyPage, summary="API keys (never the keys themselves)")
 async def list_keys(
-    request: Request, caller: Admin, page_size: keyset.PageSize = 50, page_token: str | None = None
+    request: Request, caller: Admin, page_size: PageSize = 50, page_token: str | None = None
 ) -> dict[str, Any]:
     after, limit = keyset.position(page_token), keyset.limit_of(page_size)
 

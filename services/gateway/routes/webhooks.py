@@ -20,7 +20,7 @@ from services.gateway.deps import Admin
 from services.gateway.domain.webhooks import new_secret, secret_problem, target_problem
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
-from services.gateway.schemas import Strict
+from services.gateway.schemas import PageSize, Strict
 from services.gateway.webhooks import resolve
 from services.gateway.wire import iso_datetime
 
@@ -133,7 +133,7 @@ async def create_webhook(body: WebhookIn, request: Request, caller: Admin) -> Re
 
 @router.get("/webhooks", response_model=WebhookPage, summary="Webhook subscriptions")
 async def list_webhooks(
-    request: Request, caller: Admin, page_size: keyset.PageSize = 50, page_token: str | None = None
+    request: Request, caller: Admin, page_size: PageSize = 50, page_token: str | None = None
 ) -> dict[str, Any]:
     after, limit = keyset.position(page_token), keyset.limit_of(page_size)
 
@@ -166,7 +166,7 @@ async def list_deliveries(
     webhook_id: WebhookId,
     request: Request,
     caller: Admin,
-    page_size: keyset.PageSize = 50,
+    page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> dict[str, Any]:
     before, limit = keyset.position(page_token), keyset.limit_of(page_size)

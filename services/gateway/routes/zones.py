@@ -21,6 +21,7 @@ from services.gateway.schemas import (
     DesignationIn,
     DesignationRecorded,
     IsoDate,
+    PageSize,
     RecognitionIn,
     RecognitionRecorded,
     Zone,
@@ -204,7 +205,7 @@ async def get_zone(
 async def list_zones(
     backend: Backend,
     caller: Reader,
-    page_size: Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")] = 50,
+    page_size: PageSize = 50,
     page_token: str | None = None,
     as_of: IsoDate | None = None,
 ) -> dict[str, Any]:
