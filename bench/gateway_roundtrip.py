@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,29 +33,35 @@ COUNTY = ("320706", {"name": "海州区"})
 ZONE = ("BENCH-1", {"name": "基准区", "county_code": "320706"})
 
 
+@dataclass(frozen=True)
+class Echo:
+    url: str  # what to load
+    pids: tuple[int, ...]  # its two processes, whose CPU a phase counts
+
+
 @contextmanager
-def running_echo(work_dir: Path) -> Iterator[str]:
-    """The two baseline processes (bench.echo http → grpc); yields the URL to load, stops them on the way out."""
+def running_echo(work_dir: Path) -> Iterator[Echo]:
+    """The two baseline processes (bench.echo http → grpc), stopped on the way out."""
     work_dir.mkdir(parents=True)
     grpc_port, http_port = free_port(), free_port()
     logs = {"grpc": work_dir / "echo-grpc.log", "http": work_dir / "echo-http.log"}
     try:
         with ExitStack() as stack:
-            stack.enter_context(
+            echo_grpc = stack.enter_context(
                 procs.python_module("bench.echo", ["grpc", "--port", str(grpc_port)], grpc_port, logs["grpc"])
             )
             args = ["http", "--port", str(http_port), "--grpc-port", str(grpc_port)]
-            stack.enter_context(procs.python_module("bench.echo", args, http_port, logs["http"]))
+            echo_http = stack.enter_context(procs.python_module("bench.echo", args, http_port, logs["http"]))
             note(f"baseline: bare FastAPI :{http_port} → grpc.aio echo :{grpc_port}")
-            yield f"http://127.0.0.1:{http_port}/echo/{ZONE[0]}"
+            yield Echo(f"http://127.0.0.1:{http_port}/echo/{ZONE[0]}", (echo_http.pid, echo_grpc.pid))
     except Exception:
         _show_logs(logs.values())
         raise
 
 
-def measure_baseline(url: str, load: Load) -> Measured:
+def measure_baseline(echo: Echo, load: Load) -> Measured:
     note(f"baseline: {describe(load)}")
-    measured = measure(url, load)
+    measured = measure(echo.url, load, server_pids=echo.pids)
     note(f"baseline: {brief(measured)}")
     return measured
 
@@ -98,10 +105,18 @@ def seed(platform: Platform) -> None:
                 raise RuntimeError(f"PUT {path} answered {reply.status_code}: {reply.text[:300]}")
 
 
+def server_pids(platform: Platform) -> tuple[int, ...]:
+    """Every process of the running platform: the four services and nats-server."""
+    pids = [process.pid for process in platform.processes.values()]
+    if platform.nats is not None and platform.nats.process is not None:
+        pids.append(platform.nats.process.pid)
+    return tuple(pids)
+
+
 def measure_subject(platform: Platform, load: Load) -> Measured:
     headers = {"Authorization": f"Bearer {platform.admin_key}"}
     note(f"subject: gateway {platform.gateway_url}; {describe(load)}")
-    measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers)
+    measured = measure(f"{platform.gateway_url}/v1/zones/{ZONE[0]}", load, headers, server_pids=server_pids(platform))
     note(f"subject: {brief(measured)}")
     return measured
 
@@ -109,13 +124,11 @@ def measure_subject(platform: Platform, load: Load) -> Measured:
 def run(load: Load) -> dict[str, object]:
     with (
         tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp,
-        running_echo(Path(tmp) / "baseline") as echo_url,
+        running_echo(Path(tmp) / "baseline") as echo,
         running_platform(Path(tmp) / "platform") as platform,
     ):
         seed(platform)
-        paired = alternate(
-            load.rounds, lambda: measure_baseline(echo_url, load), lambda: measure_subject(platform, load)
-        )
+        paired = alternate(load.rounds, lambda: measure_baseline(echo, load), lambda: measure_subject(platform, load))
     return beside_baseline(NAME, DESCRIPTION, load, paired)
 
 
@@ -125,6 +138,9 @@ def beside_baseline(
     """A request benchmark's result: both measurements pooled over the rounds, their ratios, the load, the machine;
     with `goal`, the goal and whether the pooled ratios meet it."""
     ratio = ratios(paired.subject.summary, paired.baseline.summary)
+    subject_cpu, baseline_cpu = paired.subject.server_cpu_ms_per_request, paired.baseline.server_cpu_ms_per_request
+    if subject_cpu is not None and baseline_cpu:
+        ratio["server_cpu_per_request"] = round(subject_cpu / baseline_cpu, 3)
     judged: dict[str, object] = {}
     if goal is not None:
         judged = {"goal": goal.as_dict(), "meets_goal": goal.met_by(ratio)}

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from bench.procs import cpu_seconds
 from bench.report import note
 from bench.stats import Summary, summarize
 
@@ -47,9 +48,27 @@ class Measured:
     client_cpu_percent: float
     # Kept so that several phases can be pooled into one summary (see `pooled`); not reported.
     latencies_s: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    # CPU seconds the server's processes used during the phase (None when not known): unlike requests/s, what a
+    # request costs the servers does not depend on how much of the machine the load generator takes.
+    server_cpu_s: float | None = None
+
+    @property
+    def client_cpu_ms_per_request(self) -> float:
+        return self.client_cpu_percent / 100 * self.summary.seconds * 1000 / self.summary.count
+
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        return None if self.server_cpu_s is None else self.server_cpu_s * 1000 / self.summary.count
 
     def as_dict(self) -> dict[str, float | int]:
-        return {**self.summary.as_dict(), "client_cpu_percent": round(self.client_cpu_percent, 1)}
+        figures: dict[str, float | int] = {
+            **self.summary.as_dict(),
+            "client_cpu_percent": round(self.client_cpu_percent, 1),
+            "client_cpu_ms_per_request": round(self.client_cpu_ms_per_request, 3),
+        }
+        if (server := self.server_cpu_ms_per_request) is not None:
+            figures["server_cpu_ms_per_request"] = round(server, 3)
+        return figures
 
 
 def pooled(phases: Sequence[Measured]) -> Measured:
@@ -59,7 +78,9 @@ def pooled(phases: Sequence[Measured]) -> Measured:
     seconds = sum(p.summary.seconds for p in phases)
     client_cpu = sum(p.client_cpu_percent * p.summary.seconds for p in phases) / seconds
     latencies = tuple(latency for p in phases for latency in p.latencies_s)
-    return Measured(summarize(latencies, seconds), client_cpu, latencies)
+    known = [p.server_cpu_s for p in phases]
+    server_cpu = None if None in known else sum(s for s in known if s is not None)
+    return Measured(summarize(latencies, seconds), client_cpu, latencies, server_cpu)
 
 
 class LoadError(RuntimeError):
@@ -99,8 +120,15 @@ async def _phase(
     return latencies, time.perf_counter() - started
 
 
-async def hammer(url: str, load: Load, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Measured:
-    """Warm up, then measure `load.requests` GETs of `url` (which must be on 127.0.0.1), or POSTs of `body`."""
+async def hammer(
+    url: str,
+    load: Load,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    server_pids: Sequence[int] = (),
+) -> Measured:
+    """Warm up, then measure `load.requests` GETs of `url` (which must be on 127.0.0.1), or POSTs of `body`;
+    with `server_pids`, also the CPU those processes use meanwhile."""
     if httpx.URL(url).host != "127.0.0.1":
         raise ValueError(f"benchmarks talk only to 127.0.0.1, not {url}")
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -117,15 +145,24 @@ async def hammer(url: str, load: Load, headers: Mapping[str, str] | None = None,
             warm_latencies, warm_elapsed = await _phase(clients, url, load, load.warmup, body)
             warm = summarize(warm_latencies, warm_elapsed)
             note(f"  warm-up: {warm.count} in {warm.seconds:.1f}s, p50 {warm.p50_ms:.1f} ms, max {warm.max_ms:.0f} ms")
+        server_before = cpu_seconds(server_pids)
         cpu_before = time.process_time()
         latencies, elapsed = await _phase(clients, url, load, load.requests, body)
         cpu = time.process_time() - cpu_before
-    return Measured(summarize(latencies, elapsed), 100 * cpu / elapsed, tuple(latencies))
+        server_after = cpu_seconds(server_pids)
+    server_cpu = None if server_before is None or server_after is None else server_after - server_before
+    return Measured(summarize(latencies, elapsed), 100 * cpu / elapsed, tuple(latencies), server_cpu)
 
 
-def measure(url: str, load: Load, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Measured:
+def measure(
+    url: str,
+    load: Load,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    server_pids: Sequence[int] = (),
+) -> Measured:
     """hammer() from synchronous code; SIGTERM meanwhile cancels it cleanly and exits (finally blocks run)."""
-    return run_cancellable(hammer(url, load, headers, body))
+    return run_cancellable(hammer(url, load, headers, body, server_pids))
 
 
 def run_cancellable(coroutine: Coroutine[Any, Any, T]) -> T:

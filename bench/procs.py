@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,22 @@ def python_module(module: str, args: Sequence[str], port: int, log_file: Path) -
         yield process
     finally:
         stop(process)
+
+
+def cpu_seconds(pids: Sequence[int]) -> float | None:
+    """User and system CPU seconds the processes `pids` have used so far (their own, not their children's);
+    None without pids, or where /proc does not tell (not Linux, or a process gone)."""
+    if not pids:
+        return None
+    total_ticks = 0
+    try:
+        for pid in pids:
+            # The command name in parentheses may hold spaces; the fields after it are fixed (proc(5)).
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total_ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
+    return total_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -13,11 +13,20 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
-from bench.gateway_roundtrip import beside_baseline, brief, describe, measure_baseline, running_echo, running_platform
+from bench.gateway_roundtrip import (
+    beside_baseline,
+    brief,
+    describe,
+    measure_baseline,
+    running_echo,
+    running_platform,
+    server_pids,
+)
 from bench.load import Load, Measured, measure
 from bench.paired import Goal, alternate
 from bench.report import note
@@ -66,11 +75,12 @@ def seed(base_url: str, api_key: str) -> None:
                 raise RuntimeError(f"{method} {path} answered {reply.status_code}: {reply.text[:300]}")
 
 
-def measure_checks(base_url: str, api_key: str, load: Load) -> Measured:
-    """`load` checks against a running, seeded platform at `base_url` (127.0.0.1 only), each recording a decision."""
+def measure_checks(base_url: str, api_key: str, load: Load, pids: Sequence[int] = ()) -> Measured:
+    """`load` checks against a running, seeded platform at `base_url` (127.0.0.1 only), each recording a decision;
+    with `pids`, the CPU those processes use meanwhile."""
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     note(f"subject: {base_url}{CHECK_PATH}; {describe(load)}")
-    measured = measure(f"{base_url}{CHECK_PATH}", load, headers, json.dumps(CHECK_BODY).encode())
+    measured = measure(f"{base_url}{CHECK_PATH}", load, headers, json.dumps(CHECK_BODY).encode(), pids)
     note(f"subject: {brief(measured)}")
     return measured
 
@@ -78,14 +88,14 @@ def measure_checks(base_url: str, api_key: str, load: Load) -> Measured:
 def run(load: Load) -> dict[str, object]:
     with (
         tempfile.TemporaryDirectory(prefix="gaoxin-bench-", ignore_cleanup_errors=True) as tmp,
-        running_echo(Path(tmp) / "baseline") as echo_url,
+        running_echo(Path(tmp) / "baseline") as echo,
         running_platform(Path(tmp) / "platform") as platform,
     ):
         seed(platform.gateway_url, platform.admin_key)
         paired = alternate(
             load.rounds,
-            lambda: measure_baseline(echo_url, load),
-            lambda: measure_checks(platform.gateway_url, platform.admin_key, load),
+            lambda: measure_baseline(echo, load),
+            lambda: measure_checks(platform.gateway_url, platform.admin_key, load, server_pids(platform)),
         )
     return beside_baseline(NAME, DESCRIPTION, load, paired, GOAL)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bench.load import Measured, pooled
 from bench.paired import Goal, alternate
+from bench.procs import cpu_seconds
 from bench.stats import summarize
 
 
@@ -64,3 +67,30 @@ def test_a_goal_needs_both_throughput_and_tail_latency() -> None:
     assert not goal.met_by({"rps": 0.499, "p50": 1.0, "p99": 1.0})
     assert not goal.met_by({"rps": 0.9, "p50": 1.0, "p99": 2.01})
     assert not goal.met_by({"rps": None, "p50": 1.0, "p99": 1.0})
+
+
+def test_pooled_server_cpu_is_summed_and_shown_per_request() -> None:
+    one = Measured(summarize((0.01,) * 100, 1.0), 50.0, (0.01,) * 100, server_cpu_s=0.2)
+    other = Measured(summarize((0.01,) * 300, 1.0), 50.0, (0.01,) * 300, server_cpu_s=0.6)
+    both = pooled([one, other])
+    assert both.server_cpu_s == pytest.approx(0.8)
+    assert both.server_cpu_ms_per_request == pytest.approx(2.0)  # 800 ms over 400 requests
+    assert both.as_dict()["server_cpu_ms_per_request"] == 2.0
+    # The load generator's share of a core over the phase, per request: 50% of 2 s over 400 requests.
+    assert both.client_cpu_ms_per_request == pytest.approx(2.5)
+
+
+def test_server_cpu_unknown_in_one_phase_is_unknown_pooled() -> None:
+    known = Measured(summarize((0.01,) * 10, 1.0), 50.0, (0.01,) * 10, server_cpu_s=0.2)
+    unknown = phase([10.0] * 10, seconds=1.0)
+    assert pooled([known, unknown]).server_cpu_ms_per_request is None
+    assert "server_cpu_ms_per_request" not in pooled([known, unknown]).as_dict()
+
+
+def test_cpu_seconds_of_this_process_grows_with_work_and_is_none_without_pids() -> None:
+    assert cpu_seconds([]) is None
+    before = cpu_seconds([os.getpid()])
+    assert before is not None
+    sum(i * i for i in range(3_000_000))  # a few tens of ms of CPU, more than one clock tick
+    after = cpu_seconds([os.getpid()])
+    assert after is not None and after > before
