@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
@@ -15,6 +16,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.convert import rfc3339
+from services.common.policy.clauses import clause
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,73 @@ def event_json(subject: str, payload: bytes) -> dict[str, Any]:
     as `{"year", "month", "day"}` and int64 money as strings, and leaves out every field at its default value
     (`"replaced": false`, `"revised": 0`). Here: dates `YYYY-MM-DD`, enums as the REST words (`national`; the
     unspecified value null), timestamps RFC 3339 with `Z`, integers as integers, strings (codes, exact decimals)
-    unchanged, and every field present, as in a REST response.
+    unchanged, and every field present, as in a REST response. Then an event whose message names or nests a fact
+    otherwise than the REST resource it announces is respelled (`AS_REST`), so that a portal reads `data` with
+    the code it reads that resource with.
     """
-    return _message_json(BY_SUBJECT[subject].message.FromString(payload))
+    data = message_json(BY_SUBJECT[subject].message.FromString(payload))
+    respell = AS_REST.get(subject)
+    return respell(data) if respell else data
+
+
+def _respelled(data: dict[str, Any], replacements: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """`data` in its order with each key of `replacements` replaced by the entries given for it (none: dropped).
+
+    Keys not named pass through unchanged, so a field added to the protobuf message still reaches portals.
+    """
+    rendered: dict[str, Any] = {}
+    for key, value in data.items():
+        rendered.update(replacements.get(key, {key: value}))
+    return rendered
+
+
+def _beneficiary(data: dict[str, Any]) -> dict[str, Any]:
+    # `GET /v1/awards` nests who receives an award: `{"beneficiary": {"kind", "code"}}`.
+    beneficiary = {"kind": data["beneficiary_kind"], "code": data["beneficiary_code"]}
+    return {"beneficiary_kind": {"beneficiary": beneficiary}, "beneficiary_code": {}}
+
+
+def clause_ref(number: int) -> dict[str, Any] | None:
+    """A clause as REST cites it (`{id, label, text, url}`) less its text, which is one GET away at `url`: the
+    text is the same for every award of a clause, and would be most of each delivery's bytes."""
+    if number == 0:
+        return None  # proto3's unset: the event names no clause
+    try:
+        label: str | None = clause(number).label
+    except KeyError:
+        label = None  # a producer newer than this gateway's policy text: still cite the number
+    return {"id": number, "label": label, "url": f"/v1/policy/clauses/{number}"}
+
+
+def _zone_recognized(data: dict[str, Any]) -> dict[str, Any]:
+    # As `POST /v1/zones/{zone_code}/recognitions` answers: the recognition flat, the zone (what the event knows
+    # of it: its county and every recognition, this one included) under `zone`.
+    recognition = data["recognition"] or {"level": None, "recognized_on": None}
+    zone = {"zone_code": data["zone_code"], "county_code": data["county_code"], "recognitions": data["history"]}
+    return _respelled(data, {"county_code": {}, "recognition": recognition, "history": {"zone": zone}})
+
+
+def _award_granted(data: dict[str, Any]) -> dict[str, Any]:
+    # As one item of `GET /v1/awards`.
+    return _respelled(data, {**_beneficiary(data), "clause_number": {"clause": clause_ref(data["clause_number"])}})
+
+
+def _award_revoked(data: dict[str, Any]) -> dict[str, Any]:
+    # As one item of `GET /v1/awards?status=revoked`, whose reason is `revocation_reason`.
+    return _respelled(data, {**_beneficiary(data), "reason": {"revocation_reason": data["reason"]}})
+
+
+# The event types whose messages name or nest a fact otherwise than the REST resource they announce. The others
+# already match it field for field: county_designated (`POST /v1/counties/{code}/designations`),
+# indicator_values_accepted (`POST /v1/indicator-values:batch`; its zone_codes, years and source have no REST
+# counterpart), ranking_published (`PUT /v1/evaluations/{year}/rankings/{level}`), decision_recorded
+# (`GET /v1/talent/decisions/{id}`). Respelled here, not in the protobuf messages: other services consume those
+# (rewards reads the indicators events), and a JSON spelling for portals is no reason to change the bus contract.
+AS_REST: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "gaoxin.indicators.zone_recognized.v1": _zone_recognized,
+    "gaoxin.rewards.award_granted.v1": _award_granted,
+    "gaoxin.rewards.award_revoked.v1": _award_revoked,
+}
 
 
 def enum_word(enum: EnumDescriptor, number: int) -> str | None:
@@ -72,7 +138,8 @@ def enum_word(enum: EnumDescriptor, number: int) -> str | None:
     return value.name.removeprefix(prefix).lower()
 
 
-def _message_json(message: Message) -> dict[str, Any]:
+def message_json(message: Message) -> dict[str, Any]:
+    """Every field of the message under its protobuf name, each value spelled as REST spells it (no respelling)."""
     rendered: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
@@ -104,4 +171,4 @@ def _value(field: Any, value: Any) -> Any:
     if name.startswith("google.protobuf."):
         # Another well-known type would render as its internals; say how it reads in REST before using one.
         raise TypeError(f"no JSON spelling for {name} in events yet")
-    return _message_json(value)
+    return message_json(value)

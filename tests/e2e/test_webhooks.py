@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,12 +20,14 @@ from tests.e2e.helpers import (
     HISTORY_RECOGNITION,
     RFC3339_Z,
     assert_z_timestamps,
-    create_recognised_zone,
+    awards_of,
     create_zone,
     history_years,
+    push_csv,
     recognize,
     unique_zone_code,
 )
+from tests.rest_shape import unlike_rest
 
 
 class Receiver:
@@ -74,6 +76,24 @@ def subscribe(api: httpx.Client, url: str, events: list[str]) -> dict[str, Any]:
     return body
 
 
+def delivered_data(receiver: Receiver, event_type: str, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The `data` of the first delivery of this type that `match`es, waited for; its `meta` checked and set apart:
+    the event's own envelope, which no REST resource has."""
+
+    def find() -> dict[str, Any] | None:
+        for _, body in list(receiver.received):
+            event = json.loads(body)
+            if event["type"] == event_type and match(event["data"]):
+                found: dict[str, Any] = event["data"]
+                return found
+        return None
+
+    data = eventually(find, timeout=15)
+    assert data is not None, f"no {event_type} delivered"
+    assert RFC3339_Z.fullmatch(data["meta"]["occurred_at"])
+    return {k: v for k, v in data.items() if k != "meta"}
+
+
 def test_award_event_is_delivered_signed_after_retries(api: httpx.Client, receiver_factory: Any) -> None:
     receiver = receiver_factory([500, 503])
     webhook = subscribe(api, receiver.url, ["rewards.award_granted"])
@@ -93,7 +113,7 @@ def test_award_event_is_delivered_signed_after_retries(api: httpx.Client, receiv
     assert len(receiver.received) == 3 and len({h["webhook-id"] for h, _ in receiver.received}) == 1
     event = Webhook(webhook["secret"]).verify(body, headers)
     assert event["type"] == "rewards.award_granted"
-    assert event["data"]["beneficiary_code"] == zone and event["data"]["amount_yuan"] == 1_000_000
+    assert event["data"]["beneficiary"]["code"] == zone and event["data"]["amount_yuan"] == 1_000_000
 
 
 def test_receiver_answering_410_disables_the_subscription(api: httpx.Client, receiver_factory: Any) -> None:
@@ -188,38 +208,91 @@ def test_event_data_reads_as_the_rest_api_writes_the_same_facts(api: httpx.Clien
     county = f"8{secrets.randbelow(10**5):05d}"
     assert api.put(f"/v1/counties/{county}", json={"name": "事件县"}).status_code in (200, 201)
     designation = {"programme": "ip_pilot", "level": "national", "listed_on": "2022-05-01"}
-    assert api.post(f"/v1/counties/{county}/designations", json=designation).status_code == 201
-    zone = create_recognised_zone(api, "EV", "provincial", HISTORY_RECOGNITION)
+    designated_answer = api.post(f"/v1/counties/{county}/designations", json=designation)
+    assert designated_answer.status_code == 201, designated_answer.text
+    zone = unique_zone_code("EV")
+    create_zone(api, zone)
+    recognized_answer = recognize(api, zone, "provincial", HISTORY_RECOGNITION)
+    assert recognized_answer.status_code == 201, recognized_answer.text
     [year] = history_years(1)
     ranking = api.put(f"/v1/evaluations/{year}/rankings/provincial", json={"ranks": [{"zone_code": zone, "rank": 1}]})
     assert ranking.status_code in (200, 201), ranking.text
 
-    def data_of(event_type: str, key: str, code: str | int) -> dict[str, Any] | None:
-        for _, body in list(receiver.received):
-            event = json.loads(body)
-            if event["type"] == event_type and event["data"][key] == code:
-                found: dict[str, Any] = event["data"]
-                return found
-        return None
+    designated = delivered_data(receiver, "indicators.county_designated", lambda d: d["county_code"] == county)
+    recognized = delivered_data(receiver, "indicators.zone_recognized", lambda d: d["zone_code"] == zone)
+    published = delivered_data(receiver, "indicators.ranking_published", lambda d: d["year"] == year)
 
-    designated = eventually(lambda: data_of("indicators.county_designated", "county_code", county), timeout=15)
-    recognized = eventually(lambda: data_of("indicators.zone_recognized", "zone_code", zone), timeout=15)
-    published = eventually(lambda: data_of("indicators.ranking_published", "year", year), timeout=15)
-
-    assert designated is not None and recognized is not None and published is not None
+    # Every key of `data` where the REST answer to the same write has it, with the same value.
+    assert unlike_rest(designated, designated_answer.json()) == []
+    assert unlike_rest(recognized, recognized_answer.json()) == []
+    assert unlike_rest(published, ranking.json()) == []
     [listed] = api.get(f"/v1/counties/{county}").json()["designations"]
     assert {k: designated[k] for k in listed} == listed == designation
     rest_zone = api.get(f"/v1/zones/{zone}").json()
-    assert (
-        recognized["recognition"]
-        == rest_zone["recognitions"][0]
-        == {"level": "provincial", "recognized_on": HISTORY_RECOGNITION}
-    )
-    assert recognized["history"] == rest_zone["recognitions"]
+    assert (recognized["level"], recognized["recognized_on"]) == ("provincial", HISTORY_RECOGNITION)
+    assert recognized["zone"]["recognitions"] == rest_zone["recognitions"]
+    assert unlike_rest(recognized["zone"], rest_zone) == []
     assert (published["level"], published["ranks"], published["replaced"]) == (
         "provincial",
         [{"zone_code": zone, "rank": 1}],
         False,
     )
-    for data in (designated, recognized, published):
-        assert RFC3339_Z.fullmatch(data["meta"]["occurred_at"])
+
+
+def test_award_events_read_as_get_awards_writes_the_award(api: httpx.Client, receiver_factory: Any) -> None:
+    receiver = receiver_factory()
+    subscribe(api, receiver.url, ["rewards.award_granted", "rewards.award_revoked"])
+    zone = unique_zone_code("AW")
+    create_zone(api, zone)
+
+    assert recognize(api, zone, "provincial", "2023-06-30").status_code == 201
+    granted = delivered_data(receiver, "rewards.award_granted", lambda d: d["beneficiary"]["code"] == zone)
+    [award] = awards_of(api, zone)
+    assert recognize(api, zone, "national", "2020-01-01").status_code == 201  # not a new provincial zone after all
+    revoked = delivered_data(receiver, "rewards.award_revoked", lambda d: d["beneficiary"]["code"] == zone)
+    [withdrawn] = [a for a in awards_of(api, zone) if a["status"] == "revoked"]
+
+    assert unlike_rest(granted, award) == []
+    assert granted["beneficiary"] == {"kind": "zone", "code": zone}
+    assert granted["clause"] == {k: award["clause"][k] for k in ("id", "label", "url")}
+    assert set(award) - set(granted) == {
+        "basis_key",
+        "basis",
+        "parameters",
+        "earmark",
+        "explanation",
+        "status",
+        "granted_at",
+        "revoked_at",
+        "revocation_reason",
+    }  # exactly what README says the event leaves to `GET /v1/awards`
+    assert unlike_rest(revoked, withdrawn) == []
+    assert withdrawn["award_id"] == award["award_id"]
+    assert revoked["revocation_reason"] == withdrawn["revocation_reason"]
+
+
+def test_batch_and_decision_events_read_as_their_rest_answers(api: httpx.Client, receiver_factory: Any) -> None:
+    receiver = receiver_factory()
+    subscribe(api, receiver.url, ["indicators.indicator_values_accepted", "talent.decision_recorded"])
+    zone = unique_zone_code("BD")
+    create_zone(api, zone)
+    batch = push_csv(api, f"{zone},gdp,2024,5123456.7,统计年报")
+    assert batch.status_code == 200, batch.text
+    letter = {"issuer_level": "provincial", "issued_on": "2025-11-03", "number": "JS-R-2025-0042"}
+    check = {"nationality": "GB", "talent_type": "urgently_needed", "confirmation_letter": letter}
+    checked = api.post("/v1/talent/r-visa:check", json=check)
+    assert checked.status_code == 200, checked.text
+    decision_id = checked.json()["decision_id"]
+
+    accepted = delivered_data(
+        receiver, "indicators.indicator_values_accepted", lambda d: d["batch_id"] == batch.json()["batch_id"]
+    )
+    decided = delivered_data(receiver, "talent.decision_recorded", lambda d: d["decision_id"] == decision_id)
+
+    touched = {k: accepted.pop(k) for k in ("zone_codes", "years", "source")}  # what the batch's answer does not say
+    assert unlike_rest(accepted, batch.json()) == []
+    assert touched == {"zone_codes": [zone], "years": [2024], "source": "统计年报"}
+    decision = api.get(f"/v1/talent/decisions/{decision_id}")
+    assert decision.status_code == 200, decision.text
+    assert unlike_rest(decided, decision.json()) == []
+    assert set(decided) == {"decision_id", "check", "eligible", "outcome", "rule_set_version"}  # no personal data
