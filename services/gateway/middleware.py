@@ -1,4 +1,5 @@
-"""Outermost ASGI layer: request id, access log, HTTP metrics, body limit, and the last-resort 500."""
+"""Outermost ASGI layer: request id, access log, HTTP metrics, the body limit (enforced on the bytes the app reads),
+and the last-resort 500."""
 
 from __future__ import annotations
 
@@ -30,6 +31,49 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def _audit_trail(scope: Scope) -> AuditTrail | None:
     trail: AuditTrail | None = getattr(scope["app"].state, "audit", None)
     return trail
+
+
+class _BodyTooLarge(Exception):
+    """Raised to the app when it reads past the limit; its own answer to that is replaced by the 413."""
+
+
+class _BodyLimit:
+    """Counts the body bytes the app actually receives, whatever Content-Length or Transfer-Encoding announced.
+
+    Past the limit, the next read raises instead of returning more, so no more than the limit (plus one message
+    of the server's) is ever held. FastAPI turns any error while it reads a body into a generic 400, so the
+    response the app then sends is dropped, and RequestContextMiddleware answers 413 in its place.
+    """
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.received = 0
+        self.exceeded = False
+        self._passing = False  # a response the app started before the limit was passed goes out unchanged
+
+    def problem(self) -> Problem:
+        return Problem(413, f"request bodies are limited to {self.limit} bytes", "body_too_large")
+
+    async def receive(self) -> Message:
+        if self.exceeded:
+            raise _BodyTooLarge
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                self.exceeded = True
+                raise _BodyTooLarge
+        return message
+
+    def guard(self, send: Send) -> Send:
+        async def guarded(message: Message) -> None:
+            if message["type"] == "http.response.start" and not self.exceeded:
+                self._passing = True
+            if self._passing or not self.exceeded:
+                await send(message)
+
+        return guarded
 
 
 class RequestContextMiddleware:
@@ -73,17 +117,23 @@ class RequestContextMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
+        body = _BodyLimit(receive, self.max_body_bytes)
         try:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                raise Problem(413, f"request bodies are limited to {self.max_body_bytes} bytes", "body_too_large")
-            await self.app(scope, receive, send_with_id)
+                raise body.problem()
+            await self.app(scope, body.receive, body.guard(send_with_id))
+            if body.exceeded and not state["started"]:
+                raise body.problem()
         except Problem as problem:
             await problem_response(problem)(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled error")
-            if not state["started"]:
-                await problem_response(Problem(500, "internal error", "internal"))(scope, receive, send_with_id)
+            if body.exceeded and not state["started"]:
+                await problem_response(body.problem())(scope, receive, send_with_id)
+            else:
+                log.exception("unhandled error")
+                if not state["started"]:
+                    await problem_response(Problem(500, "internal error", "internal"))(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
