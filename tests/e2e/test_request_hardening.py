@@ -1,4 +1,5 @@
-"""What the gateway refuses before it reads a body: bodies past GAOXIN_MAX_BODY_BYTES however they are framed."""
+"""What the gateway refuses before it reads a body: bodies past GAOXIN_MAX_BODY_BYTES however they are framed,
+and callers without a valid key."""
 
 from __future__ import annotations
 
@@ -83,3 +84,68 @@ def test_chunked_body_is_refused_once_past_the_limit_not_at_its_end(small_limit:
 
     assert answer.startswith("HTTP/1.1 413 ")
     assert "content-type: application/problem+json" in answer.lower()
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "status", "code"),
+    [
+        ({}, "", 401, "unauthenticated"),
+        ({"Authorization": "Bearer gx_bad_bad"}, "", 401, "unauthenticated"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "", 401, "unauthenticated"),
+        ({}, "?api_key=gx_bad_bad", 400, "key_in_query"),
+    ],
+)
+def test_caller_without_a_valid_key_is_refused_before_its_body_is_parsed(
+    platform: Platform, headers: dict[str, str], query: str, status: int, code: str
+) -> None:
+    reply = httpx.post(
+        f"{platform.gateway_url}/v1/keys{query}",
+        content=b"notjson",
+        headers={"Content-Type": "application/json", **headers},
+    )
+
+    assert reply.status_code == status and reply.headers["content-type"] == PROBLEM
+    assert reply.json()["code"] == code
+    if status == 401:
+        assert reply.headers["www-authenticate"] == "Bearer"
+
+
+def test_caller_without_a_key_is_refused_without_waiting_for_the_body(platform: Platform) -> None:
+    # Content-Length announces a body that never comes: the answer must not depend on reading it.
+    head = (
+        "PUT /v1/zones/NOKEY-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n"
+    )
+
+    answer = raw_exchange(platform, head)
+
+    assert answer.startswith("HTTP/1.1 401 ")
+    assert "www-authenticate: bearer" in answer.lower()
+
+
+def test_revoked_key_is_refused_before_its_body_is_parsed(api: httpx.Client, platform: Platform) -> None:
+    created = api.post("/v1/keys", json={"name": "soon revoked", "scopes": ["admin"]}).json()
+    api.delete(f"/v1/keys/{created['key_id']}")
+
+    reply = httpx.post(
+        f"{platform.gateway_url}/v1/keys",
+        content=b"notjson",
+        headers={"Authorization": f"Bearer {created['key']}", "Content-Type": "application/json"},
+    )
+
+    assert reply.status_code == 401 and reply.json()["code"] == "unauthenticated"
+
+
+def test_a_valid_key_still_reaches_the_body_checks_404_and_405(api: httpx.Client) -> None:
+    malformed = api.post("/v1/keys", content=b"notjson", headers={"Content-Type": "application/json"})
+    missing = api.get("/v1/nothing-here")
+    wrong = api.delete("/v1/keys")
+
+    assert malformed.status_code == 400 and malformed.json()["code"] == "malformed_body"
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_operational_routes_and_the_docs_need_no_key(platform: Platform) -> None:
+    for path in ("/livez", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
+        assert httpx.get(f"{platform.gateway_url}{path}").status_code == 200, path
