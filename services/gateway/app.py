@@ -172,21 +172,26 @@ class AllowedMethods:
     with HEAD wherever GET is served (RequestContextMiddleware answers HEAD as a GET without its content).
     """
 
-    paths: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
+    paths: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...]  # path regex, its template, its methods
 
     @classmethod
     def of(cls, routes: Iterable[BaseRoute]) -> AllowedMethods:
-        merged: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+        merged: dict[str, tuple[re.Pattern[str], str, set[str]]] = {}
         for route in routes:
             if isinstance(route, Route) and route.methods:
-                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, set()))[1]
+                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, route.path, set()))[2]
                 methods.update(route.methods)
                 if "GET" in route.methods:
                     methods.add("HEAD")
-        return cls(tuple((regex, frozenset(methods)) for regex, methods in merged.values()))
+        return cls(tuple((regex, template, frozenset(methods)) for regex, template, methods in merged.values()))
 
     def for_path(self, path: str) -> list[str]:
-        return sorted({m for regex, methods in self.paths if regex.match(path) for m in methods})
+        return sorted({m for regex, _, methods in self.paths if regex.match(path) for m in methods})
+
+    def template(self, method: str, path: str) -> str | None:
+        """The template of the route that would serve this request (audit and metrics name requests refused
+        before routing by it), or None when there is none."""
+        return next((t for regex, t, methods in self.paths if method in methods and regex.match(path)), None)
 
 
 class _Utf8JSONResponse(ProblemResponse):

@@ -9,7 +9,9 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
+from starlette.requests import HTTPConnection
 
 from services.common.config import Settings
 from services.common.db import reading
@@ -69,26 +71,42 @@ class Principal:
     scopes: frozenset[str]
 
 
-async def authenticate(
-    request: Request,
-    security_scopes: SecurityScopes,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """The caller's key, holding every scope the route declares (declared with `Security`, so that the
-    OpenAPI document lists the scopes of each operation)."""
-    if any(name in request.query_params for name in ("api_key", "apikey", "key", "access_token")):
+KEY_PARAMETERS = ("api_key", "apikey", "key", "access_token")
+
+
+async def identify(connection: HTTPConnection) -> store.ApiKey:
+    """The valid key the request presents in its Authorization header; 400 for a key in the URL, 401 for none or an
+    unknown or revoked one. Reads the headers and the URL only, so it can run before anything reads the body."""
+    if any(name in connection.query_params for name in KEY_PARAMETERS):
         raise Problem(400, "API keys are accepted only in the Authorization header, never in the URL", "key_in_query")
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    scheme, credentials = get_authorization_scheme_param(connection.headers.get("authorization"))
+    if not credentials or scheme.lower() != "bearer":
         raise Problem(
             401,
             "send an API key as `Authorization: Bearer <key>`",
             "unauthenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    cache: KeyCache = request.app.state.keys
-    key = await cache.lookup(credentials.credentials)
+    cache: KeyCache = connection.app.state.keys
+    key = await cache.lookup(credentials)
     if key is None:
         raise Problem(401, "unknown or revoked API key", "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    return key
+
+
+async def authenticate(
+    request: Request,
+    security_scopes: SecurityScopes,
+    # Not read: declared so that the OpenAPI document names the bearer scheme of every operation.
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller's key, holding every scope the route declares (declared with `Security`, so that the
+    OpenAPI document lists the scopes of each operation)."""
+    # RequestContextMiddleware identified the caller of every /v1 route before the body was read; a route
+    # elsewhere is identified here.
+    key: store.ApiKey | None = getattr(request.state, "api_key", None)
+    if key is None:
+        key = await identify(request)
     request.state.key_id = key.key_id
     settings: Settings = request.app.state.settings
     limiter: FixedWindowLimiter = request.app.state.limiter

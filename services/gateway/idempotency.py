@@ -25,6 +25,9 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Outcomes worth replaying: successes and answers about the resource's state, not about the request itself.
 REPLAYABLE_PROBLEMS = {404, 409}
+# Headers that belong to the answer (where its resource lives) and so are replayed with it; Content-Type is kept
+# on its own. Not those of the exchange (request id, date, rate limits, length): a replay has its own.
+REPLAYED_RESPONSE_HEADERS = ("content-location", "location")
 
 
 def canonical_body(body: bytes, content_type: str) -> bytes:
@@ -74,7 +77,7 @@ async def idempotent(request: Request, key_id: str, produce: Callable[[], Awaita
             earlier.response_body,
             status_code=earlier.status_code,
             media_type=earlier.content_type,
-            headers={REPLAYED_HEADER: "true"},
+            headers={**earlier.response_headers, REPLAYED_HEADER: "true"},
         )
 
     def finish(response: Response | None) -> None:
@@ -89,6 +92,7 @@ async def idempotent(request: Request, key_id: str, produce: Callable[[], Awaita
                     response.status_code,
                     bytes(response.body),
                     response.media_type or "application/json",
+                    {name: response.headers[name] for name in REPLAYED_RESPONSE_HEADERS if name in response.headers},
                 )
 
     try:

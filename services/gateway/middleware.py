@@ -1,4 +1,5 @@
-"""Outermost ASGI layer: request id, access log, HTTP metrics, body limit, and the last-resort 500."""
+"""Outermost ASGI layer: request id, access log, HTTP metrics, the caller's key and the body limit (both enforced
+before the app reads a byte of the body), and the last-resort 500."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.logs import new_request_id, request_id_var
 from services.gateway.audit import AUDITED_METHODS, AuditTrail
+from services.gateway.deps import identify
 from services.gateway.problems import Problem, language_var, preferred_language, problem_response
 
 log = logging.getLogger("gaoxin.gateway.access")
@@ -30,6 +33,54 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def _audit_trail(scope: Scope) -> AuditTrail | None:
     trail: AuditTrail | None = getattr(scope["app"].state, "audit", None)
     return trail
+
+
+def _needs_key(path: str) -> bool:
+    """Every route of the API proper needs a key; the operational routes and the docs do not."""
+    return path == "/v1" or path.startswith("/v1/")
+
+
+class _BodyTooLarge(Exception):
+    """Raised to the app when it reads past the limit; its own answer to that is replaced by the 413."""
+
+
+class _BodyLimit:
+    """Counts the body bytes the app actually receives, whatever Content-Length or Transfer-Encoding announced.
+
+    Past the limit, the next read raises instead of returning more, so no more than the limit (plus one message
+    of the server's) is ever held. FastAPI turns any error while it reads a body into a generic 400, so the
+    response the app then sends is dropped, and RequestContextMiddleware answers 413 in its place.
+    """
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.received = 0
+        self.exceeded = False
+        self._passing = False  # a response the app started before the limit was passed goes out unchanged
+
+    def problem(self) -> Problem:
+        return Problem(413, f"request bodies are limited to {self.limit} bytes", "body_too_large")
+
+    async def receive(self) -> Message:
+        if self.exceeded:
+            raise _BodyTooLarge
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                self.exceeded = True
+                raise _BodyTooLarge
+        return message
+
+    def guard(self, send: Send) -> Send:
+        async def guarded(message: Message) -> None:
+            if message["type"] == "http.response.start" and not self.exceeded:
+                self._passing = True
+            if self._passing or not self.exceeded:
+                await send(message)
+
+        return guarded
 
 
 class RequestContextMiddleware:
@@ -52,7 +103,7 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         language = language_var.set(preferred_language(headers.get(b"accept-language", b"").decode("latin-1")))
         started = time.perf_counter()
-        state: dict[str, Any] = {"status": 500, "started": False}
+        state: dict[str, Any] = {"status": 500, "started": False, "template": None}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -67,26 +118,33 @@ class RequestContextMiddleware:
                 if scope["method"] in AUDITED_METHODS and (audit := _audit_trail(scope)) is not None:
                     # Before the client hears back, so a write it saw answered is always in the log already.
                     key_id = scope.get("state", {}).get("key_id", "anonymous")
-                    action = f"{scope['method']} {getattr(scope.get('route'), 'path', 'unmatched')}"
+                    action = f"{scope['method']} {_template(scope, state)}"
                     await audit.record(key_id, action, scope["path"], message["status"], request_id)
             if method == "HEAD" and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)
 
+        body = _BodyLimit(receive, self.max_body_bytes)
         try:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                raise Problem(413, f"request bodies are limited to {self.max_body_bytes} bytes", "body_too_large")
-            await self.app(scope, receive, send_with_id)
+                raise body.problem()
+            if _needs_key(scope["path"]):
+                await self._identify(scope, state)
+            await self.app(scope, body.receive, body.guard(send_with_id))
+            if body.exceeded and not state["started"]:
+                raise body.problem()
         except Problem as problem:
             await problem_response(problem)(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled error")
-            if not state["started"]:
-                await problem_response(Problem(500, "internal error", "internal"))(scope, receive, send_with_id)
+            if body.exceeded and not state["started"]:
+                await problem_response(body.problem())(scope, receive, send_with_id)
+            else:
+                log.exception("unhandled error")
+                if not state["started"]:
+                    await problem_response(Problem(500, "internal error", "internal"))(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = _template(scope, state)
             elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(method, template, str(state["status"])).inc()
             HTTP_DURATION.labels(method, template).observe(elapsed)
@@ -103,3 +161,21 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(token)
             language_var.reset(language)
+
+    @staticmethod
+    async def _identify(scope: Scope, state: dict[str, Any]) -> None:
+        """Refuse a caller without a valid key before the app reads its body (and so before a malformed body could
+        answer 400 to someone not entitled to any answer about it); keep the key for `authenticate`."""
+        try:
+            key = await identify(HTTPConnection(scope))
+        except Problem:
+            # Not routed yet: name the route the request was meant for, for the audit log and the metrics.
+            state["template"] = scope["app"].state.allowed_methods.template(scope["method"], scope["path"])
+            raise
+        request_state = scope.setdefault("state", {})
+        request_state["api_key"], request_state["key_id"] = key, key.key_id
+
+
+def _template(scope: Scope, state: dict[str, Any]) -> str:
+    template: str = getattr(scope.get("route"), "path", None) or state["template"] or "unmatched"
+    return template

@@ -56,6 +56,8 @@ idempotency_records = Table(
     Column("status_code", Integer, nullable=True),  # NULL while the first request is still running
     Column("response_body", LargeBinary, nullable=True),
     Column("content_type", String(100), nullable=True),
+    # The headers a replay repeats (Content-Location, Location); NULL in records stored before they were kept.
+    Column("response_headers", JSON, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -239,6 +241,7 @@ class IdempotencyRecord:
     status_code: int | None
     response_body: bytes | None
     content_type: str | None
+    response_headers: dict[str, str]
 
 
 def claim_idempotency_key(conn: Connection, key_id: str, key: str, request_hash: str) -> IdempotencyRecord | None:
@@ -263,16 +266,24 @@ def claim_idempotency_key(conn: Connection, key_id: str, key: str, request_hash:
             idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key
         )
     ).one()
-    return IdempotencyRecord(row.request_hash, row.status_code, row.response_body, row.content_type)
+    return IdempotencyRecord(
+        row.request_hash, row.status_code, row.response_body, row.content_type, dict(row.response_headers or {})
+    )
 
 
 def complete_idempotency_key(
-    conn: Connection, key_id: str, key: str, status_code: int, body: bytes, content_type: str
+    conn: Connection,
+    key_id: str,
+    key: str,
+    status_code: int,
+    body: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
     conn.execute(
         update(idempotency_records)
         .where(idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key)
-        .values(status_code=status_code, response_body=body, content_type=content_type)
+        .values(status_code=status_code, response_body=body, content_type=content_type, response_headers=headers)
     )
 
 

@@ -211,6 +211,15 @@ def test_request_id_is_echoed_or_generated(api: httpx.Client) -> None:
     assert len(generated.headers["x-request-id"]) == 32
 
 
+@pytest.mark.parametrize("offered", ["portal 123", 'a"b', "x" * 129, "trace\tid", "门户-1"])
+def test_request_id_outside_the_safe_alphabet_is_replaced_not_echoed(api: httpx.Client, offered: str) -> None:
+    # README: only ids matching ^[A-Za-z0-9._:-]{1,128}$ are echoed, so no client text reaches a log line.
+    reply = api.get("/livez", headers={"X-Request-ID": offered.encode()})
+
+    assert reply.headers["x-request-id"] != offered
+    assert re.fullmatch(r"[0-9a-f]{32}", reply.headers["x-request-id"])
+
+
 def test_chinese_names_round_trip_unchanged(api: httpx.Client) -> None:
     zone = unique_zone_code("U")
     create_zone(api, zone)

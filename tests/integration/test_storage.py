@@ -65,14 +65,45 @@ def test_idempotency_key_is_claimed_once_then_replayed(database_url: str) -> Non
         first = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
     with transaction(engine) as conn:
         in_progress = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
-        gateway_store.complete_idempotency_key(conn, "k1", "idem", 201, b'{"ok":true}', "application/json")
+        gateway_store.complete_idempotency_key(
+            conn, "k1", "idem", 201, b'{"ok":true}', "application/json", {"content-location": "/v1/things/1"}
+        )
     with transaction(engine) as conn:
         done = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
         other_key = gateway_store.claim_idempotency_key(conn, "k2", "idem", "hash-b")
 
     assert first is None and other_key is None  # keys are scoped per API key
     assert in_progress is not None and in_progress.status_code is None
-    assert done == gateway_store.IdempotencyRecord("hash-a", 201, b'{"ok":true}', "application/json")
+    assert done == gateway_store.IdempotencyRecord(
+        "hash-a", 201, b'{"ok":true}', "application/json", {"content-location": "/v1/things/1"}
+    )
+    engine.dispose()
+
+
+def test_idempotency_record_stored_before_headers_were_kept_still_replays(database_url: str) -> None:
+    config = alembic_config("gateway", database_url)  # type: ignore[arg-type]
+    command.upgrade(config, "gat0003")
+    engine = make_engine(database_url)
+    with transaction(engine) as conn:
+        conn.execute(
+            gateway_store.idempotency_records.insert(),
+            # Only the columns gat0003 had.
+            {
+                "key_id": "k1",
+                "idempotency_key": "old",
+                "request_hash": "hash-a",
+                "status_code": 201,
+                "response_body": b'{"ok":true}',
+                "content_type": "application/json",
+                "created_at": datetime.now(UTC),
+            },
+        )
+    command.upgrade(config, "head")
+
+    with transaction(engine) as conn:
+        earlier = gateway_store.claim_idempotency_key(conn, "k1", "old", "hash-a")
+
+    assert earlier == gateway_store.IdempotencyRecord("hash-a", 201, b'{"ok":true}', "application/json", {})
     engine.dispose()
 
 

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import grpc
 import pytest
+from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from services.common.config import Settings
 from services.common.convert import CHINA, ZoneLevel, rfc3339
 from services.common.errors import FieldViolation, decode_violations, encode_violations
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token, page_size
+from services.gateway import routes
 from services.gateway.backends import HTTP_STATUS
+from services.gateway.deps import authenticate
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
 from services.gateway.wire import BASIS_INTEGERS, BASIS_TEXT, basis_json, parameter_value
 from services.rewards.domain.parameters import ParameterTable, ParameterVersion
@@ -154,3 +160,25 @@ def test_idempotency_compares_a_json_body_by_content_not_by_bytes() -> None:
     # Other bodies (CSV) and malformed JSON: their bytes.
     assert canonical_body(b"a,b\n1,2\n", "text/csv") == b"a,b\n1,2\n"
     assert canonical_body(b"{not json", json_type) == b"{not json"
+
+
+def test_every_v1_route_authenticates_and_no_operational_route_does() -> None:
+    """RequestContextMiddleware asks every /v1 request for a key; each route there must also check its scope."""
+
+    def authenticates(dependant: Any) -> bool:
+        return any(d.call is authenticate or authenticates(d) for d in dependant.dependencies)
+
+    modules = [
+        importlib.import_module(f"services.gateway.routes.{m.name}") for m in pkgutil.iter_modules(routes.__path__)
+    ]
+    api = {
+        (route.path, *sorted(route.methods)): authenticates(route.dependant)
+        for module in modules
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+    }
+
+    assert len([path for path, *_ in api if path.startswith("/v1/")]) > 30
+    assert [route for route, checked in api.items() if route[0].startswith("/v1/") and not checked] == []
+    assert [route for route, checked in api.items() if not route[0].startswith("/v1/") and checked] == []
+    assert {path for path, *_ in api if not path.startswith("/v1/")} == {"/livez", "/healthz", "/readyz", "/metrics"}

@@ -358,6 +358,24 @@ def test_check_with_idempotency_key_replays_the_first_decision(
     assert decision_count(talent_platform) == count
 
 
+def test_idempotent_replay_keeps_the_headers_of_the_first_answer(talent_api: httpx.Client) -> None:
+    key = {"Idempotency-Key": f"rd-{secrets.token_hex(6)}", "X-Request-ID": "replay-1"}
+    body = {"nationality": "FR", "permanent_residence_card": True}
+
+    first = talent_api.post(RD_INSTITUTION, json=body, headers=key)
+    replay = talent_api.post(RD_INSTITUTION, json=body, headers=key | {"X-Request-ID": "replay-2"})
+
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert (replay.status_code, replay.content) == (first.status_code, first.content)
+    location = f"/v1/talent/decisions/{first.json()['decision_id']}"
+    assert first.headers["content-location"] == replay.headers["content-location"] == location
+    assert first.headers["content-type"] == replay.headers["content-type"] == "application/json"
+    # Per-request headers are the replay's own, not copies of the first answer's.
+    assert replay.headers["x-request-id"] == "replay-2"
+    assert replay.headers.get_list("x-request-id") == ["replay-2"]
+    assert replay.headers.get_list("ratelimit") == [replay.headers["ratelimit"]]
+
+
 def test_check_publishes_decision_recorded_event_and_counts_it(
     talent_api: httpx.Client, talent_platform: Platform
 ) -> None:
