@@ -6,9 +6,12 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
-from services.common.config import ALL_SERVICES, ServiceName, Settings
+from pydantic import ValidationError
+
+from services.common.config import ALL_SERVICES, ServiceName, Settings, describe_settings_error
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -21,7 +24,12 @@ def _settings(args: argparse.Namespace) -> Settings:
             overrides[f"{service}_database_url"] = f"{args.database_url}_{service}"
     if getattr(args, "demo", None) is not None:
         overrides["demo_data"] = args.demo
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        # One line naming the setting, before anything is started or created, rather than a traceback (or a
+        # service exiting later with its reason only in its log).
+        raise SystemExit(f"gaoxin: {describe_settings_error(exc)}") from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
