@@ -150,6 +150,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from services.common.runtime import keep_files_private
+
     parser = argparse.ArgumentParser(prog="gaoxin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -195,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_parser("verify", help="check the hash chain end to end").set_defaults(func=cmd_audit_verify)
 
     args = parser.parse_args(argv)
+    # Before anything creates a file: databases, logs and keys are the owner's only (services.common.runtime).
+    keep_files_private()
     result: int = args.func(args)
     return result
 
