@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(10, ge=1)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = 1.0
+    # How long the gateway keeps serving after SIGTERM/SIGINT with /readyz answering 503, so that a load balancer
+    # polling it stops sending traffic before the listener closes.
+    shutdown_drain_seconds: float = Field(1.0, ge=0, le=60, description="gateway: ready 503 but serving after SIGTERM")
     # Key of the HMAC that turns applicant identifiers into pseudonyms (the talent service alone needs it, so only
     # its pods get the Secret). Changing it unlinks every later decision from the earlier ones about one person.
     talent_pseudonym_key: SecretStr | None = None
