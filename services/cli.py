@@ -6,9 +6,12 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
-from services.common.config import ALL_SERVICES, ServiceName, Settings
+from pydantic import ValidationError
+
+from services.common.config import ALL_SERVICES, ServiceName, Settings, describe_settings_error
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -21,7 +24,12 @@ def _settings(args: argparse.Namespace) -> Settings:
             overrides[f"{service}_database_url"] = f"{args.database_url}_{service}"
     if getattr(args, "demo", None) is not None:
         overrides["demo_data"] = args.demo
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        # One line naming the setting, before anything is started or created, rather than a traceback (or a
+        # service exiting later with its reason only in its log).
+        raise SystemExit(f"gaoxin: {describe_settings_error(exc)}") from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -35,7 +43,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from services import demo
-    from services.platform import Platform
+    from services.platform import Platform, ServiceKeptFailing, Supervisor
 
     platform = Platform(_settings(args))
     stop = threading.Event()
@@ -44,7 +52,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         print(f"starting the platform (data in {platform.data_dir}, logs in {platform.log_dir}) …", flush=True)
         platform.start()
-        if platform.settings.demo_data:
+        revoked = platform.revoked_admin_key()
+        if platform.settings.demo_data and revoked is not None:
+            print("demo data not loaded: the admin key is revoked (see below)", flush=True)
+        elif platform.settings.demo_data:
             try:
                 loaded = demo.load_once(
                     platform.gateway_url, platform.admin_key, platform.settings.database_url("gateway")
@@ -59,24 +70,36 @@ def cmd_up(args: argparse.Namespace) -> int:
                 )
             else:
                 print(f"demo data loaded: {loaded.counts}", flush=True)
+        if revoked is None:
+            admin = (
+                f"  Admin key {platform.admin_key}\n"
+                f"  NATS      {platform.settings.resolved_nats_url}\n"
+                "\n"
+                f"  try: curl -H 'Authorization: Bearer {platform.admin_key}' {platform.gateway_url}/v1/awards\n"
+            )
+        else:
+            # Never presented as usable: a revoked key stays revoked (it may have leaked), so say how to get another.
+            admin = (
+                f"  Admin key REVOKED ({revoked.key_id}, {revoked.revoked_at:%Y-%m-%d %H:%M} UTC): it answers 401 and "
+                "stays revoked\n"
+                f"            for another, {platform.new_admin_key_hint()}\n"
+                f"  NATS      {platform.settings.resolved_nats_url}\n"
+            )
         print(
             "\n"
             f"  Gateway   {platform.gateway_url}\n"
             f"  API docs  {platform.gateway_url}/docs\n"
             f"  Metrics   {platform.gateway_url}/metrics\n"
-            f"  Admin key {platform.admin_key}\n"
-            f"  NATS      {platform.settings.resolved_nats_url}\n"
-            "\n"
-            f"  try: curl -H 'Authorization: Bearer {platform.admin_key}' {platform.gateway_url}/v1/awards\n"
+            f"{admin}"
             "\nCtrl-C stops everything; the data stays for the next start.",
             flush=True,
         )
-        while not stop.wait(0.5):
-            for name, process in platform.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
-                    stop.set()
+        # Until Ctrl-C or SIGTERM: a process that exits meanwhile is restarted, one that keeps exiting stops it all.
+        Supervisor(platform, _report).run(stop)
         return 0
+    except ServiceKeptFailing as exc:
+        print(f"platform stopped: {exc}", file=sys.stderr, flush=True)
+        return 1
     except Exception as exc:
         print(f"start-up failed: {exc}", file=sys.stderr)
         return 1
@@ -84,6 +107,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("stopping …", flush=True)
         platform.stop()
         print("stopped", flush=True)
+
+
+def _report(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -142,6 +169,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from services.common.runtime import keep_files_private
+
     parser = argparse.ArgumentParser(prog="gaoxin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -187,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_parser("verify", help="check the hash chain end to end").set_defaults(func=cmd_audit_verify)
 
     args = parser.parse_args(argv)
+    # Before anything creates a file: databases, logs and keys are the owner's only (services.common.runtime).
+    keep_files_private()
     result: int = args.func(args)
     return result
 

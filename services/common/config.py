@@ -9,12 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used when GAOXIN_TALENT_PSEUDONYM_KEY is unset, outside production only (see Settings.pseudonym_key).
 DEVELOPMENT_PSEUDONYM_KEY = "development-only-talent-pseudonym-key-do-not-use"
 MIN_PSEUDONYM_KEY_LENGTH = 32
+# An operator-chosen admin key is stored as one unsalted SHA-256 (services/gateway/domain/keys.py): it must be long
+# enough that guessing it is hopeless.
+MIN_BOOTSTRAP_ADMIN_KEY_LENGTH = 24
 
 ServiceName = Literal["indicators", "rewards", "talent", "gateway"]
 DOMAIN_SERVICES: tuple[ServiceName, ...] = ("indicators", "rewards", "talent")
@@ -65,9 +68,20 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(10, ge=1)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = 1.0
+    # How long the gateway keeps serving after SIGTERM/SIGINT with /readyz answering 503, so that a load balancer
+    # polling it stops sending traffic before the listener closes.
+    shutdown_drain_seconds: float = Field(1.0, ge=0, le=60, description="gateway: ready 503 but serving after SIGTERM")
     # Key of the HMAC that turns applicant identifiers into pseudonyms (the talent service alone needs it, so only
     # its pods get the Secret). Changing it unlinks every later decision from the earlier ones about one person.
     talent_pseudonym_key: SecretStr | None = None
+
+    @field_validator("bootstrap_admin_key")
+    @classmethod
+    def _bootstrap_admin_key_long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        # Checked here, not when the gateway starts: `gaoxin up` then refuses before it starts anything.
+        if key is not None and len(key.get_secret_value()) < MIN_BOOTSTRAP_ADMIN_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_BOOTSTRAP_ADMIN_KEY_LENGTH} characters")
+        return key
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:
@@ -116,6 +130,16 @@ class Settings(BaseSettings):
     def grpc_addr(self, service: ServiceName) -> str:
         addr: str | None = getattr(self, f"{service}_addr")
         return addr or f"127.0.0.1:{self.grpc_port(service)}"
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line naming each refused setting by its environment variable, without the value (it may be a secret)."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        problems.append(f"GAOXIN_{field.upper()}: {message}" if field else message)
+    return "invalid settings: " + "; ".join(problems)
 
 
 def _check_pseudonym_key(key: str) -> None:

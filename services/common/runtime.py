@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from services.common.outbox import OutboxRelay
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+# Files a process of the platform creates are its owner's only: the databases hold API key hashes, the audit log
+# and the talent pseudonyms, the logs request details. Set by `gaoxin` and by every service's entry point.
+PRIVATE_UMASK = 0o077
 # A request allocates thousands of short-lived objects, almost all freed by reference counting, yet at the
 # default threshold (700) they set off a young-generation collection every few hundred: measured, about a tenth
 # of the gateway's CPU per talent check. Cyclic garbage is still collected, less often.
@@ -115,6 +119,16 @@ def run(process: ServiceProcess) -> None:
     """
     tune_garbage_collector()
     uvloop.run(process.run())
+
+
+def keep_files_private() -> None:
+    """From now on this process creates files and directories for its owner only (PRIVATE_UMASK).
+
+    The first thing each service's entry point does (building a service creates its SQLite directory). Set by the
+    process itself, not only inherited from `gaoxin up`, since a pod or a unit file starts the services
+    with whatever umask its runtime has (usually 022: world-readable databases).
+    """
+    os.umask(PRIVATE_UMASK)
 
 
 def tune_garbage_collector() -> None:

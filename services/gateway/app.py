@@ -26,7 +26,7 @@ from services.gateway import openapi, store
 from services.gateway.audit import AuditTrail
 from services.gateway.backends import HTTP_STATUS, Backends
 from services.gateway.deps import KeyCache
-from services.gateway.domain.keys import ALL_SCOPES, MIN_BOOTSTRAP_KEY_LENGTH, key_hash, new_key
+from services.gateway.domain.keys import ALL_SCOPES, key_hash, new_key
 from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.events import ActiveEventTypes
 from services.gateway.events import subscriptions as webhook_subscriptions
@@ -61,22 +61,33 @@ Authenticate with `Authorization: Bearer <api-key>`; scopes: `data:write`, `read
 """
 
 
-def ensure_admin_key(settings: Settings, engine: Any) -> str | None:
-    """Make the bootstrap key exist; with none configured and no key at all, create one and return it."""
+@dataclass(frozen=True)
+class AdminKeyState:
+    """What ensure_admin_key found: a key it generated (to show once), or a bootstrap key that was revoked."""
+
+    generated: str | None = None
+    revoked: store.KeyListing | None = None
+
+
+def ensure_admin_key(settings: Settings, engine: Any) -> AdminKeyState:
+    """Make the bootstrap key exist; with none configured and no key at all, create one and return it.
+
+    A bootstrap key revoked since it was added stays revoked: it may have been revoked because it leaked, and a
+    restart with the same setting must not bring it back. It is reported instead, so that nobody is told it works.
+    """
     scopes = [s.value for s in ALL_SCOPES]
     with transaction(engine) as conn:
         if settings.bootstrap_admin_key is not None:
-            key = settings.bootstrap_admin_key.get_secret_value()
-            if len(key) < MIN_BOOTSTRAP_KEY_LENGTH:
-                raise ValueError(f"GAOXIN_BOOTSTRAP_ADMIN_KEY must be at least {MIN_BOOTSTRAP_KEY_LENGTH} chars")
-            hashed = key_hash(key)
-            store.add_key(conn, f"boot-{hashed[:8]}", hashed, "bootstrap admin", scopes)
-            return None
+            hashed = key_hash(settings.bootstrap_admin_key.get_secret_value())
+            if store.add_key(conn, f"boot-{hashed[:8]}", hashed, "bootstrap admin", scopes):
+                return AdminKeyState()
+            existing = store.listing_by_hash(conn, hashed)
+            return AdminKeyState(revoked=existing if existing and existing.revoked_at else None)
         if store.count_keys(conn) > 0:
-            return None
+            return AdminKeyState()
         key_id, key = new_key()
         store.add_key(conn, key_id, key_hash(key), "generated admin", scopes)
-        return key
+        return AdminKeyState(generated=key)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -86,10 +97,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         record_build_info("gateway")
         app.state.engine = make_engine(settings.database_url("gateway"))
-        generated = await anyio.to_thread.run_sync(ensure_admin_key, settings, app.state.engine)
-        if generated:
+        admin = await anyio.to_thread.run_sync(ensure_admin_key, settings, app.state.engine)
+        if admin.generated:
             # Shown once, as API.md promises for a start without GAOXIN_BOOTSTRAP_ADMIN_KEY.
-            print(f"gateway: generated admin API key (shown once): {generated}", flush=True)
+            print(f"gateway: generated admin API key (shown once): {admin.generated}", flush=True)
+        if admin.revoked is not None:
+            log.warning(
+                "the bootstrap admin key was revoked and stays revoked: it does not work; create another admin key",
+                extra={"fields": {"key_id": admin.revoked.key_id, "revoked_at": str(admin.revoked.revoked_at)}},
+            )
         app.state.keys = KeyCache(app.state.engine)
         app.state.settings = settings
         app.state.audit = AuditTrail(app.state.engine)

@@ -167,6 +167,12 @@ def find_key(conn: Connection, hashed: str) -> ApiKey | None:
     return ApiKey(row.key_id, row.name, frozenset(row.scopes), row.rate_limit_per_minute) if row else None
 
 
+def listing_by_hash(conn: Connection, hashed: str) -> KeyListing | None:
+    """The key with this hash, revoked or not (find_key sees only keys that still work)."""
+    row = conn.execute(select(api_keys).where(api_keys.c.key_hash == hashed)).first()
+    return _listing(row) if row else None
+
+
 def add_key(
     conn: Connection, key_id: str, hashed: str, name: str, scopes: list[str], rate_limit_per_minute: int | None = None
 ) -> bool:

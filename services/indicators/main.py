@@ -8,7 +8,7 @@ from services.common.bus import Bus
 from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.outbox import OutboxRelay
-from services.common.runtime import ServiceProcess, run
+from services.common.runtime import ServiceProcess, keep_files_private, run
 from services.indicators import store
 from services.indicators.api import IndicatorsServicer
 
@@ -32,6 +32,7 @@ def build(settings: Settings) -> ServiceProcess:
 
 
 def main() -> None:
+    keep_files_private()
     run(build(Settings()))
 
 

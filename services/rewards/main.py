@@ -9,7 +9,7 @@ from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.inbox import EventConsumer
 from services.common.outbox import OutboxRelay
-from services.common.runtime import ServiceProcess, run
+from services.common.runtime import ServiceProcess, keep_files_private, run
 from services.rewards import metrics, store
 from services.rewards.api import RewardsServicer
 from services.rewards.events import on_county_designated, on_ranking_published, on_zone_recognized
@@ -42,6 +42,7 @@ def build(settings: Settings) -> ServiceProcess:
 
 
 def main() -> None:
+    keep_files_private()
     run(build(Settings()))
 
 

@@ -8,7 +8,7 @@ from services.common.bus import Bus
 from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.outbox import OutboxRelay
-from services.common.runtime import ServiceProcess, run
+from services.common.runtime import ServiceProcess, keep_files_private, run
 from services.talent import store
 from services.talent.api import TalentServicer
 from services.talent.directory import IndicatorsDirectory
@@ -42,6 +42,7 @@ def build(settings: Settings) -> ServiceProcess:
 
 
 def main() -> None:
+    keep_files_private()
     run(build(Settings()))
 
 

@@ -546,3 +546,18 @@ def test_nats_accepts_clients_from_the_platform_only(rendered: dict[str, list[Do
         if name != "nats" and policies.allowed(peer, everyone["nats"], (4222, "TCP"))
     }
     assert clients == {f"gaoxin-{s}" for s in ALL_SERVICES}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_gateway_drains_after_sigterm_within_its_grace_period(rendered: dict[str, list[Doc]], overlay: str) -> None:
+    from services.common.runtime import UVICORN_OPTIONS
+
+    docs = rendered[overlay]
+    spec = one(docs, "Deployment", "gaoxin-gateway")["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    drain = float(environment(docs, container)["GAOXIN_SHUTDOWN_DRAIN_SECONDS"])
+    pre_stop = float(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    # Long enough for a load balancer polling /readyz every few seconds to see it fail before the listener closes.
+    assert drain >= 5
+    # preStop, then the drain, then uvicorn's graceful shutdown, all before the kubelet's SIGKILL.
+    assert spec["terminationGracePeriodSeconds"] >= pre_stop + drain + UVICORN_OPTIONS["timeout_graceful_shutdown"] + 5

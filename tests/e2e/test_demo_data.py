@@ -6,12 +6,6 @@ the second drives the loader on a platform of its own to show a load that failed
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,72 +13,26 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from services import demo
 from services.common.db import make_engine, reading
 from services.gateway import store
-from services.platform import STOP_TIMEOUT_SECONDS, Platform, isolated_settings
+from services.platform import Platform, isolated_settings
 from tests.e2e.conftest import eventually
+from tests.e2e.gaoxin_up import GaoxinUp, environment
 from tests.e2e.helpers import awards_of
-
-START_TIMEOUT_SECONDS = 90.0
-
-
-class GaoxinUp:
-    """`gaoxin up` as a subprocess, its console read line by line."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gaoxin"), "up"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, text: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise TimeoutError(f"no {text!r} from gaoxin up: {self.lines}") from None
-            if line is None:
-                raise RuntimeError(f"gaoxin up exited with {self.process.wait()}: {self.lines}")
-            self.lines.append(line)
-
-    def stop(self) -> None:
-        """Ctrl-C, as at the console."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(STOP_TIMEOUT_SECONDS * 3)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.wait_for("stopped", timeout=5)
 
 
 @pytest.fixture
 def make_run_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], str, str]]:
     """The environment of `make run` (demo data on) with every port free; its gateway URL and admin key."""
     settings = isolated_settings(tmp_path / "data", demo_data=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GAOXIN_")}
-    for name, value in settings.model_dump(exclude_none=True).items():
-        env[f"GAOXIN_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-    env["PYTHONUNBUFFERED"] = "1"
     assert settings.bootstrap_admin_key is not None
-    yield env, f"http://127.0.0.1:{settings.gateway_port}", settings.bootstrap_admin_key.get_secret_value()
+    yield (
+        environment(settings),
+        f"http://127.0.0.1:{settings.gateway_port}",
+        settings.bootstrap_admin_key.get_secret_value(),
+    )
 
 
 def ledger(api: httpx.Client) -> list[tuple[str, str, str, int, str]]:

@@ -27,8 +27,5 @@ def new_key() -> tuple[str, str]:
 
 def key_hash(key: str) -> str:
     # Keys are 256-bit random secrets, so one round of SHA-256 is enough; a bootstrap key chosen by an
-    # operator must be long (see MIN_BOOTSTRAP_KEY_LENGTH).
+    # operator must be long (Settings refuses one shorter than MIN_BOOTSTRAP_ADMIN_KEY_LENGTH).
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-MIN_BOOTSTRAP_KEY_LENGTH = 24

@@ -27,7 +27,14 @@ async def livez() -> dict[str, str]:
 async def readyz(request: Request) -> Response:
     state = request.app.state
     if state.shutting_down:
-        raise Problem(503, "shutting down", "shutting_down", headers={"Retry-After": "5"})
+        # Draining (services/gateway/main.py): still serving, but a load balancer should send nothing new.
+        reason = getattr(state, "shutdown_reason", "")
+        raise Problem(
+            503,
+            f"shutting down: {reason}" if reason else "shutting down",
+            "shutting_down",
+            headers={"Retry-After": "5"},
+        )
     checks = {
         "database": await anyio.to_thread.run_sync(ping, state.engine),
         "nats": state.bus.connected,
