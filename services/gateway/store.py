@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -461,16 +461,28 @@ class DueDelivery:
     attempts: int
 
 
-def due_deliveries(conn: Connection, now: datetime, limit: int) -> list[DueDelivery]:
+def due_deliveries(
+    conn: Connection,
+    now: datetime,
+    limit: int,
+    sending: Collection[str] = (),
+    skip_webhooks: Collection[str] = (),
+) -> list[DueDelivery]:
+    """Pending deliveries due by `now`, oldest first, but for those being sent and those of `skip_webhooks` (so
+    that a backlog of one portal's deliveries cannot fill `limit` and hide everyone else's)."""
     d, w = webhook_deliveries.c, webhooks.c
-    rows = conn.execute(
+    query = (
         select(d.delivery_id, d.webhook_id, w.url, w.secret, d.message_id, d.payload, d.attempts)
         .join(webhooks, w.webhook_id == d.webhook_id)
         .where(d.status == "pending", d.next_attempt_at <= now, w.disabled_at.is_(None))
         .order_by(d.next_attempt_at)
         .limit(limit)
     )
-    return [DueDelivery(*row) for row in rows]
+    if sending:
+        query = query.where(d.delivery_id.not_in(sorted(sending)))
+    if skip_webhooks:
+        query = query.where(d.webhook_id.not_in(sorted(skip_webhooks)))
+    return [DueDelivery(*row) for row in conn.execute(query)]
 
 
 def record_attempt(

@@ -3,12 +3,17 @@
 The dispatcher sends due deliveries with Standard Webhooks headers and records every attempt. A 2xx is
 delivered; 410 Gone disables the subscription; anything else is retried with exponential back-off and jitter
 until the attempts run out.
+
+Each delivery is sent on its own, never waiting for another: a portal whose endpoint hangs until the timeout
+holds at most `per_webhook` of the `in_flight` slots, and every other portal's deliveries go on meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 import socket
 import time
@@ -38,13 +43,15 @@ async def resolve(host: str) -> list[str]:
 
 
 class WebhookDispatcher:
-    def __init__(self, engine: Engine, settings: Settings, batch: int = 50) -> None:
+    def __init__(self, engine: Engine, settings: Settings, in_flight: int = 50, per_webhook: int = 4) -> None:
         self.engine = engine
         self.settings = settings
-        self.batch = batch
+        self.in_flight = in_flight
+        self.per_webhook = per_webhook
         self._wake = asyncio.Event()
         self._running = True
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sending: dict[str, tuple[str, asyncio.Task[None]]] = {}  # delivery id → (webhook id, its task)
 
     def notify(self) -> None:
         if self._loop is not None:
@@ -57,21 +64,56 @@ class WebhookDispatcher:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            while self._running:
-                self._wake.clear()
-                try:
-                    due = await asyncio.to_thread(self._due)
-                    await asyncio.gather(*(self.deliver(client, d) for d in due))
-                except Exception:
-                    log.exception("webhook dispatch round failed")
-                    due = []
-                if len(due) < self.batch:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=0.25)
+            try:
+                while self._running:
+                    self._wake.clear()
+                    try:
+                        started = await self._start_due(client)
+                    except Exception:
+                        log.exception("webhook dispatch round failed")
+                        started = 0
+                    if not started or len(self._sending) >= self.in_flight:
+                        # Woken by a new delivery staged or a slot freed; the timeout picks up retries coming due.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), timeout=0.25)
+            finally:
+                # Unsettled deliveries stay pending and go again after a restart, with the same webhook-id.
+                tasks = [task for _, task in self._sending.values()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _due(self) -> list[store.DueDelivery]:
+    async def _start_due(self, client: httpx.AsyncClient) -> int:
+        """Start sending the due deliveries there is room for; how many were started."""
+        room = self.in_flight - len(self._sending)
+        if room <= 0:
+            return 0
+        per_webhook = collections.Counter(webhook for webhook, _ in self._sending.values())
+        full = {webhook for webhook, count in per_webhook.items() if count >= self.per_webhook}
+        due = await asyncio.to_thread(self._due, room, set(self._sending), full)
+        started = 0
+        for delivery in due:
+            if per_webhook[delivery.webhook_id] >= self.per_webhook or delivery.delivery_id in self._sending:
+                continue
+            per_webhook[delivery.webhook_id] += 1
+            task = asyncio.create_task(self.deliver(client, delivery))
+            self._sending[delivery.delivery_id] = (delivery.webhook_id, task)
+            task.add_done_callback(functools.partial(self._finished, delivery.delivery_id))
+            started += 1
+        return started
+
+    def _finished(self, delivery_id: str, task: asyncio.Task[None]) -> None:
+        self._sending.pop(delivery_id, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Unrecorded, so still pending: the next round after the poll interval tries it again (not at once,
+            # which would spin while the database is unreachable).
+            log.error("webhook delivery failed", exc_info=error)
+            return
+        self._wake.set()
+
+    def _due(self, limit: int, sending: set[str], full_webhooks: set[str]) -> list[store.DueDelivery]:
         with reading(self.engine) as conn:
-            return store.due_deliveries(conn, datetime.now(UTC), self.batch)
+            return store.due_deliveries(conn, datetime.now(UTC), limit, sending, full_webhooks)
 
     async def deliver(self, client: httpx.AsyncClient, delivery: store.DueDelivery) -> None:
         started = time.perf_counter()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +56,9 @@ class Receiver:
 
     def close(self) -> None:
         self.server.shutdown()
+        # And stop listening: a socket left listening accepts connections that nobody answers, so every later
+        # delivery to this URL would hang until the gateway's timeout.
+        self.server.server_close()
 
 
 @pytest.fixture
@@ -114,6 +119,29 @@ def test_award_event_is_delivered_signed_after_retries(api: httpx.Client, receiv
     event = Webhook(webhook["secret"]).verify(body, headers)
     assert event["type"] == "rewards.award_granted"
     assert event["data"]["beneficiary"]["code"] == zone and event["data"]["amount_yuan"] == 1_000_000
+
+
+def test_a_portal_that_never_answers_delays_no_other_portals_delivery(api: httpx.Client, receiver_factory: Any) -> None:
+    # Accepts connections (the kernel's backlog does) and never answers: each delivery to it waits the whole
+    # webhook timeout, 10 s by default, as an overloaded or broken portal would make it.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        hanging = subscribe(api, silent_url, ["indicators.zone_recognized"])
+        receiver = receiver_factory()
+        subscribe(api, receiver.url, ["indicators.zone_recognized"])
+        try:
+            zones = [unique_zone_code("H") for _ in range(3)]
+            started = time.monotonic()
+            for zone in zones:  # several events at once: the silent portal holds deliveries of each
+                create_zone(api, zone)
+                recognize(api, zone, "national", "2020-01-02")
+            for zone in zones:
+                delivered_data(receiver, "indicators.zone_recognized", lambda d, z=zone: d["zone_code"] == z)
+            waited = time.monotonic() - started
+        finally:
+            assert api.delete(f"/v1/webhooks/{hanging['webhook_id']}").status_code == 200
+    # Before, every round of sending waited for its slowest delivery: ~10 s here.
+    assert waited < 5, f"the other portal's deliveries waited {waited:.1f} s for the silent one"
 
 
 def test_receiver_answering_410_disables_the_subscription(api: httpx.Client, receiver_factory: Any) -> None:

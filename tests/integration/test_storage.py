@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -130,6 +130,28 @@ def test_webhook_deliveries_page_newest_first_through_ties_in_created_at(databas
     assert sorted(d["delivery_id"] for d in everything) == ids
     keys = [(d["created_at"], d["delivery_id"]) for d in everything]
     assert keys == sorted(keys, reverse=True)
+    engine.dispose()
+
+
+def test_due_deliveries_leave_out_those_being_sent_and_the_webhooks_already_busy(database_url: str) -> None:
+    """A backlog of one portal's deliveries must not fill the dispatcher's query and hide everyone else's."""
+    engine = migrated("gateway", database_url)
+    with transaction(engine) as conn:
+        gateway_store.add_webhook(conn, "wh_busy", "https://busy.example/hook", ["*"], "whsec_x", "k1")
+        for n in range(10):
+            gateway_store.stage_deliveries(conn, "rewards.award_granted", f"early-{n}", b"{}")
+        gateway_store.add_webhook(conn, "wh_other", "https://other.example/hook", ["*"], "whsec_y", "k1")
+        gateway_store.stage_deliveries(conn, "rewards.award_granted", "late", b"{}")
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    with reading(engine) as conn:
+        oldest_first = gateway_store.due_deliveries(conn, later, 5)
+        sending = {d.delivery_id for d in oldest_first[:2]}
+        without_sending = gateway_store.due_deliveries(conn, later, 20, sending)
+        without_busy = gateway_store.due_deliveries(conn, later, 5, sending, {"wh_busy"})
+
+    assert {d.webhook_id for d in oldest_first} == {"wh_busy"}  # ten of the busy portal's come first
+    assert len(without_sending) == 10 and not sending & {d.delivery_id for d in without_sending}
+    assert [(d.webhook_id, d.message_id) for d in without_busy] == [("wh_other", "late")]
     engine.dispose()
 
 
