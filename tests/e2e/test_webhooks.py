@@ -170,9 +170,19 @@ def test_webhook_with_unknown_event_or_bad_secret_is_422(api: httpx.Client, rece
         "/v1/webhooks", json={"url": receiver.url, "events": ["rewards.award_granted"], "secret": "short"}
     )
 
-    assert unknown_event.status_code == bad_secret.status_code == 422
+    everything_wrong = api.post(
+        "/v1/webhooks", json={"url": "ftp://portal.example/hook", "events": ["*", "zone.exploded"], "secret": "x"}
+    )
+
+    assert unknown_event.status_code == bad_secret.status_code == everything_wrong.status_code == 422
     assert [e["location"] for e in unknown_event.json()["errors"]] == [["body", "events", 0]]
     assert [e["location"] for e in bad_secret.json()["errors"]] == [["body", "secret"]]
+    # Every bad field in one answer, not one per round trip.
+    assert [e["location"] for e in everything_wrong.json()["errors"]] == [
+        ["body", "events", 1],
+        ["body", "secret"],
+        ["body", "url"],
+    ]
     assert all(w["url"] != receiver.url for w in api.get("/v1/webhooks").json()["items"])
 
 
