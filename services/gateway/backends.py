@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.config import DOMAIN_SERVICES, Settings
 from services.common.errors import ERROR_CODE_KEY, VIOLATIONS_KEY, decode_violations
+from services.common.grpc_client import insecure_channel
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.gateway.problems import Problem
 
@@ -60,10 +61,7 @@ class Backends:
 
     def __init__(self, settings: Settings) -> None:
         self.deadline = settings.grpc_deadline_seconds
-        self.channels = {
-            name: grpc.aio.insecure_channel(settings.grpc_addr(name), options=CHANNEL_OPTIONS)
-            for name in DOMAIN_SERVICES
-        }
+        self.channels = {name: insecure_channel(settings.grpc_addr(name), CHANNEL_OPTIONS) for name in DOMAIN_SERVICES}
         self.indicators = indicators_pb2_grpc.IndicatorsServiceStub(self.channels["indicators"])
         self.rewards = rewards_pb2_grpc.RewardsServiceStub(self.channels["rewards"])
         self.talent = talent_pb2_grpc.TalentServiceStub(self.channels["talent"])

@@ -15,6 +15,7 @@ from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
 
 from services.common.convert import date_from_pb, level_from_pb
 from services.common.errors import Unavailable
+from services.common.grpc_client import insecure_channel
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.rewards.domain.rules import RankFact, RecognitionFact
 
@@ -36,7 +37,7 @@ class IndicatorsClient:
     @property
     def stub(self) -> pb_grpc.IndicatorsServiceAsyncStub:
         if self._stub is None:
-            self._channel = grpc.aio.insecure_channel(self.address)
+            self._channel = insecure_channel(self.address)
             self._stub = pb_grpc.IndicatorsServiceStub(self._channel)
         return self._stub
 

@@ -13,6 +13,7 @@ from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
 from services.common.coalesce import Coalescer
 from services.common.convert import date_to_pb, level_from_pb
 from services.common.errors import FieldViolation, InvalidArgument, Unavailable
+from services.common.grpc_client import insecure_channel
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.talent.domain.checks import EnterpriseLocation
 
@@ -50,7 +51,7 @@ class IndicatorsDirectory:
     def _indicators(self) -> pb_grpc.IndicatorsServiceAsyncStub:
         # Created on first use, inside the running event loop (a channel made outside it breaks: grpc#32480).
         if self._stub is None:
-            self._stub = pb_grpc.IndicatorsServiceStub(grpc.aio.insecure_channel(self.address))
+            self._stub = pb_grpc.IndicatorsServiceStub(insecure_channel(self.address))
         return self._stub
 
     async def locate(self, credit_code: str, on: date, deadline: float) -> EnterpriseLocation | None:
