@@ -11,9 +11,10 @@ import grpc
 # and came back would stay unreachable for another one or two, with /readyz at 503 and every call failing fast.
 # Between the platform's own services a retry every 2 s at most costs nothing and recovery follows a restart
 # (`gaoxin up` restarts a dead service within 0.5 to 10 s) at once.
+# Not `grpc.min_reconnect_backoff_ms`: despite its name it is also how long one connection attempt may take
+# (MIN_CONNECT_TIMEOUT, 20 s), and at 250 ms a peer slow to complete its handshake would fail every call.
 RECONNECT_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.initial_reconnect_backoff_ms", 250),
-    ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 2000),
 )
 
