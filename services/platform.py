@@ -186,6 +186,18 @@ class Platform:
         path.chmod(0o600)
         return key
 
+    def __enter__(self) -> Platform:
+        """Started (stopped again if the start fails midway, so no process outlives a failed start)."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
         with private_files():
             self.data_dir.mkdir(parents=True, exist_ok=True)

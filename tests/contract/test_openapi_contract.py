@@ -23,12 +23,8 @@ SEED = 20210412
 
 @pytest.fixture(scope="module")
 def contract_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("contract"), rate_limit_per_minute=1_000_000))
-    try:
-        running.start()
+    with Platform(isolated_settings(tmp_path_factory.mktemp("contract"), rate_limit_per_minute=1_000_000)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_every_operation_honours_the_document(contract_platform: Platform, tmp_path: Path) -> None:

@@ -18,12 +18,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     settings = isolated_settings(
         tmp_path_factory.mktemp("platform"), webhooks_allow_private_targets=True, webhook_retry_base_seconds=0.05
     )
-    running = Platform(settings)
-    try:
-        running.start()
+    with Platform(settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

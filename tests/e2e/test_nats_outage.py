@@ -14,12 +14,8 @@ from tests.e2e.helpers import awards_of, create_zone, recognize, unique_zone_cod
 
 @pytest.fixture
 def own_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("outage")))
-    try:
-        running.start()
+    with Platform(isolated_settings(tmp_path_factory.mktemp("outage"))) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_writes_during_nats_outage_are_all_delivered_after_it(own_platform: Platform) -> None:

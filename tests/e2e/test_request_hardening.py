@@ -19,12 +19,8 @@ LIMIT = 2000
 @pytest.fixture(scope="module")
 def small_limit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """A platform of its own: the session's keeps the default limit (64 MiB), too large to cross cheaply."""
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("small-limit"), max_body_bytes=LIMIT))
-    try:
-        running.start()
+    with Platform(isolated_settings(tmp_path_factory.mktemp("small-limit"), max_body_bytes=LIMIT)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def chunks(body: bytes, size: int = 1000) -> Iterator[bytes]:

@@ -15,14 +15,10 @@ from tests.e2e.helpers import assert_z_timestamps, awards_of, create_zone, recog
 
 @pytest.fixture(scope="module")
 def admin_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("parameters")))
-    try:
-        running.start()
+    with Platform(isolated_settings(tmp_path_factory.mktemp("parameters"))) as running:
         headers = {"Authorization": f"Bearer {running.admin_key}"}
         with httpx.Client(base_url=running.gateway_url, headers=headers, timeout=10) as client:
             yield client
-    finally:
-        running.stop()
 
 
 def project(code: str, zone: str, investment: int, recruited_on: str) -> dict[str, Any]:

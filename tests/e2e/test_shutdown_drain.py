@@ -17,12 +17,8 @@ DRAIN_SECONDS = 3.0
 
 @pytest.fixture
 def draining_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("drain"), shutdown_drain_seconds=DRAIN_SECONDS))
-    try:
-        running.start()
+    with Platform(isolated_settings(tmp_path_factory.mktemp("drain"), shutdown_drain_seconds=DRAIN_SECONDS)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_readyz_is_503_after_sigterm_while_requests_are_still_served_then_the_gateway_exits(

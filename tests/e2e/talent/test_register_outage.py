@@ -13,15 +13,11 @@ from tests.e2e.talent.conftest import UNREGISTERED, decision_count
 
 @pytest.fixture
 def platform_without_indicators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(isolated_settings(tmp_path_factory.mktemp("register-outage")))
-    try:
-        running.start()
+    with Platform(isolated_settings(tmp_path_factory.mktemp("register-outage"))) as running:
         indicators = running.processes["indicators"]
         indicators.terminate()
         indicators.wait(STOP_TIMEOUT_SECONDS)
         yield running
-    finally:
-        running.stop()
 
 
 def test_check_work_permit_with_indicators_down_is_503_and_records_nothing(
