@@ -9,7 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from services.gateway.deps import authenticate_any
 
 from services.gateway.problems import PROBLEM_JSON, TITLES
 
@@ -59,6 +63,20 @@ def problem_statuses(path: str, method: str, secured: bool) -> list[int]:
     return sorted(statuses)
 
 
+def _uses(dependant: Dependant, call: object) -> bool:
+    return dependant.call is call or any(_uses(d, call) for d in dependant.dependencies)
+
+
+def any_scope_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the operations that admit a key holding any one of their scopes (`authenticate_any`)."""
+    return {
+        (route.path_format, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute) and _uses(route.dependant, authenticate_any)
+        for method in route.methods
+    }
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -74,8 +92,17 @@ def install(app: FastAPI) -> None:
         components["Problem"] = PROBLEM_SCHEMA
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        any_scope = any_scope_operations(app)
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
+                if (path, method) in any_scope:
+                    # Alternatives, not one requirement holding every scope: OpenAPI ORs the list's entries.
+                    operation["security"] = [
+                        {scheme: [scope]}
+                        for requirement in operation["security"]
+                        for scheme, scopes in requirement.items()
+                        for scope in scopes
+                    ]
                 responses = operation.setdefault("responses", {})
                 for status in problem_statuses(path, method, "security" in operation):
                     responses[str(status)] = _problem(status)
