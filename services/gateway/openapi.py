@@ -14,7 +14,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from services.gateway.deps import authenticate_any
-
 from services.gateway.problems import PROBLEM_JSON, TITLES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -73,7 +72,7 @@ def any_scope_operations(app: FastAPI) -> set[tuple[str, str]]:
         (route.path_format, method.lower())
         for route in app.routes
         if isinstance(route, APIRoute) and _uses(route.dependant, authenticate_any)
-        for method in route.methods
+        for method in route.methods or ()
     }
 
 

@@ -20,6 +20,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from services.common.text import control_character_problem
+
 
 def _iso_date_only(value: object) -> object:
     # Pydantic would also read 0 or "1700000000" as dates (Unix time); the contract says YYYY-MM-DD.
@@ -38,15 +40,17 @@ ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
 
-def _not_blank(value: str) -> str:
+def _printable_name(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
+    if problem := control_character_problem(value):
+        raise ValueError(problem)
     return value
 
 
 # Kept exactly as given, surrounding spaces included (API.md: Chinese names round-trip unchanged); only a name
-# with nothing but whitespace is refused.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+# with nothing but whitespace, or with a control character, is refused.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable_name)]
 # `page_size` of every list (API.md: default 50, at most 1000; more is reduced to 1000, not refused).
 PageSize = Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")]
 

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from services.common.errors import FieldViolation
+from services.common.text import LINE_BREAKS_AND_TABS, control_character_problem
 from services.indicators.domain.catalogue import CATALOGUE, RAW, RAW_CODES
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -113,7 +114,9 @@ def year_problem(year: int) -> str:
 
 
 def source_problem(source: str) -> str:
-    return "" if len(source) <= MAX_SOURCE_LENGTH else f"at most {MAX_SOURCE_LENGTH} characters"
+    if len(source) > MAX_SOURCE_LENGTH:
+        return f"at most {MAX_SOURCE_LENGTH} characters"
+    return control_character_problem(source, LINE_BREAKS_AND_TABS)
 
 
 def flag_duplicates(batch: ParsedBatch) -> None:
