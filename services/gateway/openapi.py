@@ -51,8 +51,10 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
-def problem_statuses(path: str, method: str, secured: bool) -> list[int]:
+def problem_statuses(path: str, method: str, secured: bool, has_body: bool = False) -> list[int]:
     statuses = [400, 422]
+    if has_body:
+        statuses.append(415)  # a body under another media type than the operation's
     if path.startswith("/v1"):
         statuses += [404, 503, 504]
     if secured:
@@ -103,7 +105,8 @@ def install(app: FastAPI) -> None:
                         for scope in scopes
                     ]
                 responses = operation.setdefault("responses", {})
-                for status in problem_statuses(path, method, "security" in operation):
+                statuses = problem_statuses(path, method, "security" in operation, "requestBody" in operation)
+                for status in statuses:
                     responses[str(status)] = _problem(status)
         app.openapi_schema = schema
         return schema

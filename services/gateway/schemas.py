@@ -415,10 +415,16 @@ Nationality = Annotated[
     StringConstraints(pattern=r"^[A-Za-z]{2}$"),
     Field(description="ISO 3166-1 alpha-2 code; CN, HK, MO and TW are Chinese nationality", examples=["DE"]),
 ]
+# Checked by the talent service and the enterprise register (shape, then both check characters), whose answers
+# say what is wrong ("did you mean …" for lower case) where a pattern here would only quote itself.
 CreditCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9A-HJ-NP-RTUWXY]{18}$"),
-    Field(description="18-character unified social credit code (GB 32100-2015)", examples=["91320706MA1X7Y8D7E"]),
+    StringConstraints(min_length=1, max_length=64),
+    Field(
+        description="18-character unified social credit code (GB 32100-2015): digits and capitals but I, O, S, V, Z;"
+        " both check characters are verified",
+        examples=["91320706MA1X7Y8D7E"],
+    ),
 ]
 
 
@@ -431,7 +437,8 @@ class ApplicantIdentifiers(Strict):
     passport_number: str | None = Field(
         None,
         max_length=32,
-        description="optional; only links decisions about one person (as a keyed pseudonym); never stored",
+        description="optional; 5 to 20 letters and digits once spaces and dashes are removed (case does not"
+        " matter); only links decisions about one person (as a keyed pseudonym); never stored",
     )
 
 
@@ -502,6 +509,7 @@ class WorkPermitAgeDecision(TalentDecisionBase):
 
 class RVisaDecision(TalentDecisionBase):
     check: Literal["r_visa"]
+    outcome: Literal["eligible", "not_eligible"]  # only the work permit knows "once approved"
     max_validity_years: int | None = Field(description="10 when eligible, else null")
     max_stay_days: int | None = Field(description="180 when eligible, else null")
     apply_at: Literal["visa_office_abroad"] | None = Field(description="我国驻外签证机关, when eligible")
@@ -509,6 +517,7 @@ class RVisaDecision(TalentDecisionBase):
 
 class RdInstitutionRepresentativeDecision(TalentDecisionBase):
     check: Literal["rd_institution_representative"]
+    outcome: Literal["eligible", "not_eligible"]
     may_be_legal_representative: bool = Field(description="of a new R&D institution (新型研发机构)")
     may_lead_government_research_projects: bool
     may_receive_related_funding: bool

@@ -34,6 +34,14 @@ router = APIRouter(prefix="/v1/talent", tags=["talent"])
 
 DECISION_PATH = {"decision_id": ("path", "decision_id")}
 CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Content-Location": {
+                "description": "where the recorded decision is readable: /v1/talent/decisions/{decision_id}",
+                "schema": {"type": "string"},
+            }
+        }
+    },
     422: {"description": "invalid input, each field named; nothing is recorded"},
     503: {"description": "a service the check needs is unavailable; nothing is recorded, retry later"},
 }

@@ -176,6 +176,23 @@ def test_check_work_permit_mistyped_credit_code_is_422_at_the_field(
     assert decision_count(talent_platform) == before
 
 
+def test_check_work_permit_credit_code_in_lower_case_is_422_suggesting_the_capitals(
+    talent_api: httpx.Client, talent_platform: Platform
+) -> None:
+    before = decision_count(talent_platform)
+
+    reply = talent_api.post(WORK_PERMIT, json=work_permit(employer_credit_code=IN_NATIONAL_ZONE.lower()))
+
+    assert reply.status_code == 422
+    assert reply.json()["errors"] == [
+        {
+            "location": ["body", "employer_credit_code"],
+            "message": f"letters must be upper case: did you mean '{IN_NATIONAL_ZONE}'?",
+        }
+    ]
+    assert decision_count(talent_platform) == before
+
+
 @pytest.mark.parametrize(("issuer", "eligible"), [("city", False), ("provincial", True), ("national", False)], ids=str)
 def test_check_r_visa_letter_issuer_must_be_provincial(talent_api: httpx.Client, issuer: str, eligible: bool) -> None:
     reply = talent_api.post(R_VISA, json=r_visa(issuer))
