@@ -674,9 +674,27 @@ class SimulationIn(Strict):
 
     recognitions: list[RecognitionFactIn] = Field(default_factory=list, max_length=10_000)
     designations: list[DesignationFactIn] = Field(default_factory=list, max_length=10_000)
-    rankings: list[RankingFactIn] = Field(default_factory=list, max_length=200)
-    talent_projects: list[SimulatedTalentProjectIn] = Field(default_factory=list, max_length=10_000)
+    rankings: list[RankingFactIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description=(
+            "each replaces the recorded ranking of its year and level, as PUT /v1/evaluations/{year}/rankings/{level} "
+            "does: a zone ranked there before and absent here is dropped from it"
+        ),
+    )
+    talent_projects: list[SimulatedTalentProjectIn] = Field(
+        default_factory=list, max_length=10_000, description="each replaces a recorded project of the same code"
+    )
     parameters: list[ParameterIn] = Field(default_factory=list, max_length=100)
+    recorded_facts: Literal["include", "ignore"] = Field(
+        default="include",
+        description=(
+            "`include`: the facts the platform has recorded for the zones, counties and projects these facts "
+            "concern, with these applied on top as pushing them would apply them, judged against the award ledger: "
+            "each award says whether the ledger already holds it, and `revocations` lists the ledger's awards the "
+            "push would revoke. `ignore`: these facts alone, as if nothing were recorded; the ledger is not read"
+        ),
+    )
 
 
 class SimulatedAward(BaseModel):
@@ -690,11 +708,44 @@ class SimulatedAward(BaseModel):
     parameters: list[ParameterUse]
     earmark: str | None
     explanation: str
+    already_granted: bool = Field(
+        description=(
+            "the ledger holds this award (same rule, beneficiary, basis key and basis) as granted: pushing the facts "
+            "would leave it as it is. Always false with `recorded_facts: ignore`"
+        )
+    )
+    award_id: str | None = Field(description="the ledger's award when `already_granted`, else null")
+
+
+class SimulatedRevocation(BaseModel):
+    """A granted award of the ledger that the simulated facts would revoke."""
+
+    award_id: str
+    rule: str
+    beneficiary: Beneficiary
+    basis_key: str
+    year: int
+    amount_yuan: int
+    basis: dict[str, StrictBool | int | str] = Field(description=BASIS)
+    clause: ClauseRef
+    parameters: list[ParameterUse]
+    earmark: str | None
+    explanation: str
+    granted_at: datetime
+    reason: str = Field(description="the revocation reason the ledger would record")
 
 
 class SimulationOut(BaseModel):
-    awards: list[SimulatedAward]
+    awards: list[SimulatedAward] = Field(
+        description=(
+            "every award the rules give the zones, counties and projects concerned; those with `already_granted` "
+            "false are what the push would earn"
+        )
+    )
     refusals: list[Refusal]
+    revocations: list[SimulatedRevocation] = Field(
+        description="granted awards of the ledger the facts would no longer support (always empty with `ignore`)"
+    )
 
 
 class ParameterVersionOut(BaseModel):
