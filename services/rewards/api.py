@@ -38,6 +38,7 @@ from services.rewards.domain import validation as check
 from services.rewards.domain.parameters import SPECS, ParameterTable, ParameterVersion, parse_value, render_value
 from services.rewards.domain.rules import (
     RULES,
+    RULES_BY_ID,
     AwardDecision,
     DesignationFact,
     FactSet,
@@ -324,6 +325,10 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
         after = decode_token(request.page_token)
         if after is not None and not isinstance(after, int):
             raise InvalidArgument("bad page_token", [FieldViolation(("page_token",), "unrecognised page token")])
+        if request.rule and request.rule not in RULES_BY_ID:
+            # An unknown rule would match nothing: say so rather than answer an empty page that looks like "none".
+            known = ", ".join(RULES_BY_ID)
+            raise InvalidArgument("unknown rule", [FieldViolation(("rule",), f"unknown rule; the rules are {known}")])
         where = store.AwardFilter(
             year=request.year or None,
             beneficiary_code=request.beneficiary_code or None,

@@ -305,3 +305,14 @@ def test_awards_filter_by_status(api: httpx.Client) -> None:
     assert award["status"] == "revoked" and award["revoked_at"] is not None
     assert award["revocation_reason"].endswith("the zone was first recognised national, not provincial")
     assert award["basis_key"] == "first_recognition"
+
+
+def test_awards_filter_by_an_unknown_rule_is_422_listing_the_rules(api: httpx.Client) -> None:
+    refused = api.get("/v1/awards", params={"rule": "nonsense"})
+    known = api.get("/v1/awards", params={"rule": "new_provincial_zone", "page_size": 1})
+
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["location"] == ["query", "rule"]
+    assert "new_provincial_zone" in error["message"] and "talent_project" in error["message"]
+    assert known.status_code == 200
