@@ -208,7 +208,7 @@ def test_composite_score_ranks_zones_on_weighted_normalised_ratios(api: httpx.Cl
     for zone, (rd, gdp, out, total, ent, firms) in {
         best: (8, 100, 90, 100, 50, 100),
         worst: (4, 100, 50, 100, 40, 100),
-        missing: (9, 100, 95, 100, 60, 0),  # no enterprises: the share is not computable
+        missing: (9, 100, 95, 100, 0, 0),  # no enterprises: the share is not computable
     }.items():
         lines += [
             f"{zone},rd_expenditure,{year},{rd},",
