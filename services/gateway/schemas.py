@@ -296,11 +296,7 @@ class DerivedValue(BaseModel):
         "not 0.07, against >= 0.07), so it never contradicts `status`; null when not computable"
     )
     target: Target | None = Field(description="null when the zone has no level at the end of the year")
-    status: Literal["met", "not_met", "no_target", "not_computable"] = Field(
-        description="decided on the exact ratio: `met` / `not_met` against `target`; `no_target` when the ratio is "
-        "computed but the zone has no level at the end of the year, so no target applies; `not_computable` when "
-        "the denominator is missing or zero"
-    )
+    status: Literal["met", "not_met", "not_computable"] = Field(description="decided on the exact ratio")
     explanation: str
 
 

