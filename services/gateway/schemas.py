@@ -296,7 +296,10 @@ class DerivedValue(BaseModel):
         "not 0.07, against >= 0.07), so it never contradicts `status`; null when not computable"
     )
     target: Target | None = Field(description="null when the zone has no level at the end of the year")
-    status: Literal["met", "not_met", "not_computable"] = Field(description="decided on the exact ratio")
+    status: Literal["met", "not_met", "not_computable"] = Field(
+        description="decided on the exact ratio against `target`; `not_computable` when the denominator is missing "
+        "or zero, or when the zone has no level at the end of the year (no target: `value` is still shown)"
+    )
     explanation: str
 
 

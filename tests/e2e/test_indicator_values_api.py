@@ -140,6 +140,31 @@ def test_ratio_without_its_denominator_is_not_computable_not_an_error(api: httpx
     assert "above_scale_enterprises is 0" in result["hitech_enterprise_share"]["explanation"]
 
 
+def test_ratio_of_a_zone_without_level_is_shown_but_not_judged(api: httpx.Client) -> None:
+    zone = unique_zone_code("U")
+    create_zone(api, zone)  # registered, never recognised: no level, so no target
+    reply = push_csv(
+        api,
+        f"{zone},hitech_enterprises,2024,1,",
+        f"{zone},above_scale_enterprises,2024,3,",
+        f"{zone},hitech_industry_output,2024,5,",
+    )
+    assert reply.status_code == 200, reply.text
+
+    body = api.get(f"/v1/zones/{zone}/indicators", params={"year": 2024}).json()
+
+    assert body["level"] is None
+    result = {d["indicator"]: d for d in body["derived"]}
+    share = result["hitech_enterprise_share"]
+    # API.md's statuses are met | not_met | not_computable: with no target, the status cannot be decided.
+    assert (share["value"], share["target"], share["status"]) == ("0.3333333333", None, "not_computable")
+    assert share["explanation"].endswith("no target: the zone has no level on 2024-12-31")
+    assert (result["hitech_output_share"]["value"], result["hitech_output_share"]["status"]) == (
+        None,
+        "not_computable",
+    )
+
+
 def test_json_batch_with_bad_rows_is_422_naming_each_and_writes_nothing(api: httpx.Client) -> None:
     zone = create_recognised_zone(api, "J", "national")
     values = [
