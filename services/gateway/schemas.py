@@ -216,6 +216,7 @@ class EnterpriseBatchIn(Strict):
 class EnterpriseBatchResult(BaseModel):
     created: int
     updated: int
+    unchanged: int = Field(description="pushed exactly as held (fields and certificates): left untouched")
 
 
 class CertificateOut(BaseModel):

@@ -128,11 +128,12 @@ def test_enterprise_upsert_keeps_certificate_history_and_corrects_numbers(databa
         created = enterprise_store.upsert_enterprises(conn, [first])
     with transaction(engine) as conn:
         updated = enterprise_store.upsert_enterprises(conn, [renewed])
-        enterprise_store.upsert_enterprises(conn, [corrected])
+        number_corrected = enterprise_store.upsert_enterprises(conn, [corrected])
+        repeated = enterprise_store.upsert_enterprises(conn, [corrected])
     with reading(engine) as conn:
         record = enterprise_store.get_enterprise(conn, CODE)
 
-    assert (created, updated) == ((1, 0), (0, 1))
+    assert (created, updated, number_corrected, repeated) == ((1, 0, 0), (0, 1, 0), (0, 1, 0), (0, 0, 1))
     assert record is not None
     assert (record.name, record.zone_code, record.above_scale) == ("某公司（更名）", "GN", False)
     assert record.certificates == (Certificate("GR2019", date(2019, 5, 1)), Certificate("GR2022-X", date(2022, 5, 1)))

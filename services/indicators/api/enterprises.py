@@ -115,7 +115,7 @@ class EnterprisesApi(ServicerBase):
 
         zone_codes = [item.zone_code for item in request.enterprises]
 
-        def work() -> tuple[int, int]:
+        def work() -> tuple[int, int, int]:
             with transaction(self.engine) as conn:
                 known = known_zones(conn, {code for code in zone_codes if code})
                 violations.extend(
@@ -126,8 +126,8 @@ class EnterprisesApi(ServicerBase):
                 invalid(sorted(violations, key=lambda v: v.location[1] if len(v.location) > 1 else -1))
                 return enterprise_store.upsert_enterprises(conn, [r for _, r in records])
 
-        created, updated = await self._write(work)
-        return pb.UpsertEnterprisesResponse(created=created, updated=updated)
+        created, updated, unchanged = await self._write(work)
+        return pb.UpsertEnterprisesResponse(created=created, updated=updated, unchanged=unchanged)
 
     async def GetEnterprise(self, request: pb.GetEnterpriseRequest, context: Context) -> pb.Enterprise:
         invalid(check_credit_code(request.credit_code, ("credit_code",)))
