@@ -17,8 +17,8 @@ from services.gateway.wire import clause_json, iso_time, level_name, or_none
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 
 RANKING_PATH = {"year": ("path", "year"), "level": ("path", "level")}
-# Bounded only so a year always fits the int32 of the gRPC contract; the service says which years it keeps.
-YearPath = Annotated[int, Path(ge=1, le=9999, description="the evaluated year", examples=[2024])]
+# The years the indicators service keeps (2000-2100, as for values): outside them a 422 at ["path", "year"].
+YearPath = Annotated[int, Path(ge=2000, le=2100, description="the evaluated year", examples=[2024])]
 LevelPath = Annotated[
     Level, Path(description="national zones are ranked among national zones, provincial among provincial")
 ]
