@@ -405,7 +405,8 @@ class PastRank(BaseModel):
 
 class RankHistory(BaseModel):
     zone_code: str
-    items: list[PastRank] = Field(description="every official rank, oldest first")
+    items: list[PastRank] = Field(description="the zone's official ranks, oldest first")
+    next_page_token: str | None
 
 
 # --- Talent (clause 五) -----------------------------------------------------------------------------------------

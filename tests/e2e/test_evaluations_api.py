@@ -50,8 +50,16 @@ def test_ranking_reads_back_with_historical_best_and_advance(api: httpx.Client) 
     ranks = {r["zone_code"]: r for r in read["ranks"]}
     assert (ranks[a]["rank"], ranks[a]["historical_best"], ranks[a]["advance"]) == (5, 9, 4)
     assert (ranks[b]["rank"], ranks[b]["historical_best"], ranks[b]["advance"]) == (6, 4, -2)
-    history = api.get(f"/v1/zones/{a}/ranks").json()["items"]
-    assert [(h["year"], h["rank"]) for h in history] == [(first, 9), (second, 12), (third, 5)]
+    history = api.get(f"/v1/zones/{a}/ranks").json()
+    assert [(h["year"], h["rank"]) for h in history["items"]] == [(first, 9), (second, 12), (third, 5)]
+    assert history["next_page_token"] is None
+    # Paged like every list: two, then the last one, then no token; a bad token or page_size 0 is a 422.
+    one = api.get(f"/v1/zones/{a}/ranks", params={"page_size": 2}).json()
+    two = api.get(f"/v1/zones/{a}/ranks", params={"page_size": 2, "page_token": one["next_page_token"]}).json()
+    assert [h["year"] for h in one["items"]] == [first, second] and one["next_page_token"]
+    assert (two["items"], two["next_page_token"]) == (history["items"][2:], None)
+    for params in ({"page_size": 0}, {"page_token": "WzFd"}):
+        assert api.get(f"/v1/zones/{a}/ranks", params=params).status_code == 422
 
 
 def test_historical_best_compares_ranks_of_the_same_level_only(api: httpx.Client) -> None:

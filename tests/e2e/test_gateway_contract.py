@@ -392,6 +392,33 @@ def test_zone_list_pages_with_tokens(api: httpx.Client) -> None:
     assert not {z["zone_code"] for z in first["items"]} & {z["zone_code"] for z in second["items"]}
 
 
+def walk_pages(api: httpx.Client, path: str, page_size: int) -> tuple[list[dict[str, object]], int]:
+    """Every item of a list, following its tokens from the first page to the null one; and how many pages."""
+    items, token, pages = [], None, 0
+    while True:
+        reply = api.get(path, params={"page_size": page_size, **({"page_token": token} if token else {})})
+        assert reply.status_code == 200, reply.text
+        page = reply.json()
+        assert len(page["items"]) <= page_size
+        items += page["items"]
+        pages, token = pages + 1, page["next_page_token"]
+        if token is None:
+            return items, pages
+
+
+def test_indicator_catalogue_pages_like_every_list(api: httpx.Client) -> None:
+    everything = api.get("/v1/indicators").json()
+    codes = [i["code"] for i in everything["items"]]
+    assert everything["next_page_token"] is None and len(codes) == len(set(codes)) >= 3
+
+    walked, pages = walk_pages(api, "/v1/indicators", 2)
+
+    assert [i["code"] for i in walked] == codes  # each once, in catalogue order
+    assert pages == (len(codes) + 1) // 2
+    assert api.get("/v1/indicators", params={"page_size": 5000}).json()["items"] == everything["items"]  # capped
+    assert api.get("/v1/indicators", params={"page_size": 0}).status_code == 422
+
+
 @pytest.mark.parametrize(
     ("path", "ident", "body"),
     [
@@ -444,11 +471,15 @@ def test_every_list_refuses_a_bad_page_token_at_its_query_location(api: httpx.Cl
         "/v1/keys",
         "/v1/webhooks",
         "/v1/webhooks/{webhook_id}/deliveries",
+        "/v1/indicators",
+        "/v1/zones/{zone_code}/ranks",
     } <= set(lists)
     webhook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["talent.decision_recorded"]})
     assert webhook.status_code == 201, webhook.text
     webhook_id = api.delete(f"/v1/webhooks/{webhook.json()['webhook_id']}").json()["webhook_id"]  # kept, disabled
-    filled = {"{webhook_id}": webhook_id}
+    zone = unique_zone_code("T")
+    create_zone(api, zone)
+    filled = {"{webhook_id}": webhook_id, "{zone_code}": zone}
 
     for template in lists:
         path = template

@@ -8,10 +8,18 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
+from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
-from services.gateway.schemas import IndicatorList, ValueBatchResult, ValueRevisions, ZoneCode, ZoneIndicators
+from services.gateway.schemas import (
+    IndicatorList,
+    PageSize,
+    ValueBatchResult,
+    ValueRevisions,
+    ZoneCode,
+    ZoneIndicators,
+)
 from services.gateway.wire import clause_json, iso_date, iso_time, level_name, or_none
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
@@ -113,10 +121,21 @@ def indicator_json(indicator: pb.Indicator) -> dict[str, Any]:
     }
 
 
-@router.get("/indicators", response_model=IndicatorList, summary="The indicator catalogue with its 2025 targets")
-async def list_indicators(backend: Backend, caller: Reader) -> dict[str, Any]:
+@router.get(
+    "/indicators",
+    response_model=IndicatorList,
+    summary="The indicator catalogue with its 2025 targets",
+    description="In catalogue order (raw indicators first, then the ratios derived from them), paged as every list.",
+)
+async def list_indicators(
+    backend: Backend, caller: Reader, page_size: PageSize = 50, page_token: str | None = None
+) -> dict[str, Any]:
     reply = await backend.call(backend.indicators.ListIndicators, pb.ListIndicatorsRequest())
-    return {"items": [indicator_json(i) for i in reply.indicators], "next_page_token": None}
+    # The catalogue is small and answered whole: paged here, by (position in the catalogue, code).
+    page, token = keyset.page_of_whole(
+        list(enumerate(reply.indicators)), page_size, page_token, lambda i: (i[0], i[1].code), (int, str)
+    )
+    return {"items": [indicator_json(i) for _, i in page], "next_page_token": token}
 
 
 def _payload(request: Request) -> str:
