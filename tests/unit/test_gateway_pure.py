@@ -20,6 +20,7 @@ from services.gateway import routes
 from services.gateway.backends import HTTP_STATUS
 from services.gateway.deps import authenticate
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
+from services.gateway.idempotency import canonical_body
 from services.gateway.routes.indicators import VALUE_PATTERN
 from services.gateway.wire import BASIS_INTEGERS, BASIS_TEXT, basis_json, parameter_value
 from services.indicators.domain.values import canonical_value
@@ -203,3 +204,8 @@ def test_declared_value_pattern_accepts_what_the_indicators_service_accepts(text
     if "e" in text.lower() and declared:
         return
     assert declared == accepted
+
+
+def test_idempotency_fingerprint_of_a_body_with_a_number_beyond_decimal_is_its_bytes() -> None:
+    body = b'{"values": [1e999999999999999999999]}'
+    assert canonical_body(body, "application/json") == body

@@ -151,6 +151,8 @@ def test_canonical_value_is_exact_without_trailing_zeros(text: str, integral: bo
         ("0.0000001", "at most 6 decimal places"),
         ("1000000000000000", "too large: at most 15 digits before the decimal point"),
         ("1e15", "too large: at most 15 digits before the decimal point"),
+        ("1e999999999999999999999", "too large: at most 15 digits before the decimal point"),
+        ("1e-999999999999999999999", "at most 6 decimal places"),
         ("١٢", "must be a number, found '١٢'"),
     ],
 )
@@ -236,3 +238,11 @@ def test_plan_inserts_new_keys_revises_changed_values_and_skips_equal_ones() -> 
     assert result.new == [rows[0]]
     assert result.revised == [(rows[2], held[("Z", "gdp", 2022)])]
     assert result.unchanged == 1
+
+
+def test_parse_json_refuses_a_number_beyond_what_decimal_holds_at_its_row() -> None:
+    body = b'{"values": [{"zone_code": "LYG", "indicator": "gdp", "year": 2024, "value": 1e999999999999999999999}]}'
+
+    batch = parse_json(body, "key")
+
+    assert problems(batch) == [(("values", 0, "value"), "too large: at most 15 digits before the decimal point")]
