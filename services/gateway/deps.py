@@ -102,6 +102,20 @@ async def authenticate(
 ) -> Principal:
     """The caller's key, holding every scope the route declares (declared with `Security`, so that the
     OpenAPI document lists the scopes of each operation)."""
+    return await _admit(request, security_scopes.scopes, any_of=False)
+
+
+async def authenticate_any(
+    request: Request,
+    security_scopes: SecurityScopes,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller's key, holding at least one of the scopes the route declares (services.gateway.openapi lists
+    them as alternative security requirements)."""
+    return await _admit(request, security_scopes.scopes, any_of=True)
+
+
+async def _admit(request: Request, scopes: list[str], any_of: bool) -> Principal:
     # RequestContextMiddleware identified the caller of every /v1 route before the body was read; a route
     # elsewhere is identified here.
     key: store.ApiKey | None = getattr(request.state, "api_key", None)
@@ -120,8 +134,10 @@ async def authenticate(
             "rate_limited",
             headers=decision.headers(),
         )
-    missing = [scope for scope in security_scopes.scopes if scope not in key.scopes]
-    if missing:
+    missing = [scope for scope in scopes if scope not in key.scopes]
+    if any_of and len(missing) == len(scopes):
+        raise Problem(403, f"this API key has none of the scopes `{'`, `'.join(missing)}`", "forbidden")
+    if missing and not any_of:
         raise Problem(403, f"this API key lacks the `{'`, `'.join(missing)}` scope", "forbidden")
     return Principal(key.key_id, key.scopes)
 
@@ -131,3 +147,6 @@ Writer = Annotated[Principal, Security(authenticate, scopes=[Scope.DATA_WRITE.va
 Reader = Annotated[Principal, Security(authenticate, scopes=[Scope.READ.value])]
 Checker = Annotated[Principal, Security(authenticate, scopes=[Scope.TALENT_CHECK.value])]
 Admin = Annotated[Principal, Security(authenticate, scopes=[Scope.ADMIN.value])]
+# Talent rules are public policy; a decision holds no personal value in clear, and API.md's `read` is
+# "everything readable": either scope reads them.
+TalentReader = Annotated[Principal, Security(authenticate_any, scopes=[Scope.READ.value, Scope.TALENT_CHECK.value])]

@@ -11,10 +11,12 @@ from types import CodeType, FunctionType
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from services.gateway import idempotency
+from services.gateway.deps import authenticate_any
 from services.gateway.problems import PROBLEM_JSON, TITLES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -83,8 +85,10 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
-def problem_statuses(path: str, method: str, secured: bool) -> list[int]:
+def problem_statuses(path: str, method: str, secured: bool, has_body: bool = False) -> list[int]:
     statuses = [400, 422]
+    if has_body:
+        statuses.append(415)  # a body under another media type than the operation's
     if path.startswith("/v1"):
         statuses += [404, 503, 504]
     if secured:
@@ -132,6 +136,20 @@ def _declare_idempotency(operation: dict[str, Any]) -> None:
             response.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = IDEMPOTENT_REPLAYED_HEADER
 
 
+def _uses(dependant: Dependant, call: object) -> bool:
+    return dependant.call is call or any(_uses(d, call) for d in dependant.dependencies)
+
+
+def any_scope_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the operations that admit a key holding any one of their scopes (`authenticate_any`)."""
+    return {
+        (route.path_format, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute) and _uses(route.dependant, authenticate_any)
+        for method in route.methods or ()
+    }
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -154,10 +172,20 @@ def install(app: FastAPI) -> None:
             if route.endpoint is not None and uses_idempotency(route.endpoint)
             for method in route.methods or ()
         }
+        any_scope = any_scope_operations(app)
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
+                if (path, method) in any_scope:
+                    # Alternatives, not one requirement holding every scope: OpenAPI ORs the list's entries.
+                    operation["security"] = [
+                        {scheme: [scope]}
+                        for requirement in operation["security"]
+                        for scheme, scopes in requirement.items()
+                        for scope in scopes
+                    ]
                 responses = operation.setdefault("responses", {})
-                for status in problem_statuses(path, method, "security" in operation):
+                statuses = problem_statuses(path, method, "security" in operation, "requestBody" in operation)
+                for status in statuses:
                     responses[str(status)] = _problem(status)
                 for status, response in responses.items():
                     # Errors a route declares itself (415, say) are problems like the others.

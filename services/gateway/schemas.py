@@ -20,6 +20,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from services.common.text import control_character_problem
+
 
 def _iso_date_only(value: object) -> object:
     # Pydantic would also read 0 or "1700000000" as dates (Unix time); the contract says YYYY-MM-DD.
@@ -38,15 +40,17 @@ ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
 
-def _not_blank(value: str) -> str:
+def _printable_name(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
+    if problem := control_character_problem(value):
+        raise ValueError(problem)
     return value
 
 
 # Kept exactly as given, surrounding spaces included (API.md: Chinese names round-trip unchanged); only a name
-# with nothing but whitespace is refused.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+# with nothing but whitespace, or with a control character, is refused.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable_name)]
 # `page_size` of every list (API.md: default 50, at most 1000; more is reduced to 1000, not refused).
 PageSize = Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")]
 
@@ -212,6 +216,7 @@ class EnterpriseBatchIn(Strict):
 class EnterpriseBatchResult(BaseModel):
     created: int
     updated: int
+    unchanged: int = Field(description="pushed exactly as held (fields and certificates): left untouched")
 
 
 class CertificateOut(BaseModel):
@@ -292,7 +297,10 @@ class DerivedValue(BaseModel):
         "not 0.07, against >= 0.07), so it never contradicts `status`; null when not computable"
     )
     target: Target | None = Field(description="null when the zone has no level at the end of the year")
-    status: Literal["met", "not_met", "not_computable"] = Field(description="decided on the exact ratio")
+    status: Literal["met", "not_met", "not_computable"] = Field(
+        description="decided on the exact ratio against `target`; `not_computable` when the denominator is missing "
+        "or zero, or when the zone has no level at the end of the year (no target: `value` is still shown)"
+    )
     explanation: str
 
 
@@ -418,10 +426,16 @@ Nationality = Annotated[
     StringConstraints(pattern=r"^[A-Za-z]{2}$"),
     Field(description="ISO 3166-1 alpha-2 code; CN, HK, MO and TW are Chinese nationality", examples=["DE"]),
 ]
+# Checked by the talent service and the enterprise register (shape, then both check characters), whose answers
+# say what is wrong ("did you mean …" for lower case) where a pattern here would only quote itself.
 CreditCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9A-HJ-NP-RTUWXY]{18}$"),
-    Field(description="18-character unified social credit code (GB 32100-2015)", examples=["91320706MA1X7Y8D7E"]),
+    StringConstraints(min_length=1, max_length=64),
+    Field(
+        description="18-character unified social credit code (GB 32100-2015): digits and capitals but I, O, S, V, Z;"
+        " both check characters are verified",
+        examples=["91320706MA1X7Y8D7E"],
+    ),
 ]
 
 
@@ -434,7 +448,8 @@ class ApplicantIdentifiers(Strict):
     passport_number: str | None = Field(
         None,
         max_length=32,
-        description="optional; only links decisions about one person (as a keyed pseudonym); never stored",
+        description="optional; 5 to 20 letters and digits once spaces and dashes are removed (case does not"
+        " matter); only links decisions about one person (as a keyed pseudonym); never stored",
     )
 
 
@@ -505,6 +520,7 @@ class WorkPermitAgeDecision(TalentDecisionBase):
 
 class RVisaDecision(TalentDecisionBase):
     check: Literal["r_visa"]
+    outcome: Literal["eligible", "not_eligible"]  # only the work permit knows "once approved"
     max_validity_years: int | None = Field(description="10 when eligible, else null")
     max_stay_days: int | None = Field(description="180 when eligible, else null")
     apply_at: Literal["visa_office_abroad"] | None = Field(description="我国驻外签证机关, when eligible")
@@ -512,6 +528,7 @@ class RVisaDecision(TalentDecisionBase):
 
 class RdInstitutionRepresentativeDecision(TalentDecisionBase):
     check: Literal["rd_institution_representative"]
+    outcome: Literal["eligible", "not_eligible"]
     may_be_legal_representative: bool = Field(description="of a new R&D institution (新型研发机构)")
     may_lead_government_research_projects: bool
     may_receive_related_funding: bool
@@ -668,9 +685,27 @@ class SimulationIn(Strict):
 
     recognitions: list[RecognitionFactIn] = Field(default_factory=list, max_length=10_000)
     designations: list[DesignationFactIn] = Field(default_factory=list, max_length=10_000)
-    rankings: list[RankingFactIn] = Field(default_factory=list, max_length=200)
-    talent_projects: list[SimulatedTalentProjectIn] = Field(default_factory=list, max_length=10_000)
+    rankings: list[RankingFactIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description=(
+            "each replaces the recorded ranking of its year and level, as PUT /v1/evaluations/{year}/rankings/{level} "
+            "does: a zone ranked there before and absent here is dropped from it"
+        ),
+    )
+    talent_projects: list[SimulatedTalentProjectIn] = Field(
+        default_factory=list, max_length=10_000, description="each replaces a recorded project of the same code"
+    )
     parameters: list[ParameterIn] = Field(default_factory=list, max_length=100)
+    recorded_facts: Literal["include", "ignore"] = Field(
+        default="include",
+        description=(
+            "`include`: the facts the platform has recorded for the zones, counties and projects these facts "
+            "concern, with these applied on top as pushing them would apply them, judged against the award ledger: "
+            "each award says whether the ledger already holds it, and `revocations` lists the ledger's awards the "
+            "push would revoke. `ignore`: these facts alone, as if nothing were recorded; the ledger is not read"
+        ),
+    )
 
 
 class SimulatedAward(BaseModel):
@@ -684,11 +719,44 @@ class SimulatedAward(BaseModel):
     parameters: list[ParameterUse]
     earmark: str | None
     explanation: str
+    already_granted: bool = Field(
+        description=(
+            "the ledger holds this award (same rule, beneficiary, basis key and basis) as granted: pushing the facts "
+            "would leave it as it is. Always false with `recorded_facts: ignore`"
+        )
+    )
+    award_id: str | None = Field(description="the ledger's award when `already_granted`, else null")
+
+
+class SimulatedRevocation(BaseModel):
+    """A granted award of the ledger that the simulated facts would revoke."""
+
+    award_id: str
+    rule: str
+    beneficiary: Beneficiary
+    basis_key: str
+    year: int
+    amount_yuan: int
+    basis: dict[str, StrictBool | int | str] = Field(description=BASIS)
+    clause: ClauseRef
+    parameters: list[ParameterUse]
+    earmark: str | None
+    explanation: str
+    granted_at: datetime
+    reason: str = Field(description="the revocation reason the ledger would record")
 
 
 class SimulationOut(BaseModel):
-    awards: list[SimulatedAward]
+    awards: list[SimulatedAward] = Field(
+        description=(
+            "every award the rules give the zones, counties and projects concerned; those with `already_granted` "
+            "false are what the push would earn"
+        )
+    )
     refusals: list[Refusal]
+    revocations: list[SimulatedRevocation] = Field(
+        description="granted awards of the ledger the facts would no longer support (always empty with `ignore`)"
+    )
 
 
 class ParameterVersionOut(BaseModel):

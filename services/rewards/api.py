@@ -33,11 +33,12 @@ from services.common.errors import Conflict, FieldViolation, InvalidArgument, No
 from services.common.logs import request_id_var
 from services.common.outbox import OutboxRelay
 from services.common.paging import decode_token, encode_token, page_size
-from services.rewards import ledger, store
+from services.rewards import ledger, simulation, store
 from services.rewards.domain import validation as check
 from services.rewards.domain.parameters import SPECS, ParameterTable, ParameterVersion, parse_value, render_value
 from services.rewards.domain.rules import (
     RULES,
+    RULES_BY_ID,
     AwardDecision,
     DesignationFact,
     FactSet,
@@ -171,6 +172,11 @@ def _sorted_outcomes(outcomes: Iterable[Outcome]) -> list[Outcome]:
     return sorted(outcomes, key=lambda o: (RULE_ORDER[o.rule], o.beneficiary_code, o.basis_key))
 
 
+def _award_order(award: Any) -> tuple[int, str, str]:
+    """Rule, beneficiary, basis key: the order of a simulation's awards, decided or held by the ledger."""
+    return RULE_ORDER[award.rule], award.beneficiary_code, award.basis_key
+
+
 # ---------------------------------------------------------------------------------------- request parsing
 
 
@@ -271,6 +277,21 @@ def facts_from_simulation(request: pb.SimulateAwardsRequest, violations: list[Fi
     return facts
 
 
+def recognition_conflicts(
+    request: pb.SimulateAwardsRequest, conflicts: Sequence[simulation.Conflict]
+) -> list[FieldViolation]:
+    """A hypothetical recognition on a date its zone has another level recorded on: the real push is refused."""
+    recorded = {(c.zone_code, c.recognized_on): c.recorded for c in conflicts}
+    violations = []
+    for i, r in enumerate(request.recognitions):
+        on = date_from_pb(r.recognized_on)
+        held = recorded.get((r.zone_code, on)) if on is not None else None
+        if held is not None:
+            message = f"zone {r.zone_code} has a {held.value} recognition recorded on this date"
+            violations.append(FieldViolation(("recognitions", i, "level"), message))
+    return violations
+
+
 # ------------------------------------------------------------------------------------------------ servicer
 
 
@@ -304,6 +325,10 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
         after = decode_token(request.page_token)
         if after is not None and not isinstance(after, int):
             raise InvalidArgument("bad page_token", [FieldViolation(("page_token",), "unrecognised page token")])
+        if request.rule and request.rule not in RULES_BY_ID:
+            # An unknown rule would match nothing: say so rather than answer an empty page that looks like "none".
+            known = ", ".join(RULES_BY_ID)
+            raise InvalidArgument("unknown rule", [FieldViolation(("rule",), f"unknown rule; the rules are {known}")])
         where = store.AwardFilter(
             year=request.year or None,
             beneficiary_code=request.beneficiary_code or None,
@@ -334,6 +359,8 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
         facts = facts_from_simulation(request, violations)
         table = await self._read(ledger.parameter_table)
         extra = [parameter_from_pb(p, table, ("parameters", i), violations) for i, p in enumerate(request.parameters)]
+        if request.recorded_facts not in pb.RecordedFacts.values():
+            violations.append(FieldViolation(("recorded_facts",), "must be 'include' or 'ignore'"))
         _invalid(violations)
         hypothetical: list[ParameterVersion] = []
         for version in extra:
@@ -350,10 +377,29 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
                     "simulation",
                 )
             )
-        outcomes = _sorted_outcomes(evaluate_all(facts, table.with_versions(hypothetical)))
+        params = table.with_versions(hypothetical)
+        if request.recorded_facts == pb.RECORDED_FACTS_IGNORE:
+            outcomes = _sorted_outcomes(evaluate_all(facts, params))
+            return pb.SimulateAwardsResponse(
+                awards=[decision_to_pb(o) for o in outcomes if isinstance(o, AwardDecision)],
+                refusals=[refusal_to_pb(o) for o in outcomes if isinstance(o, NoAward)],
+            )
+        rankings = {(r.year, level) for r in request.rankings if (level := level_from_pb(r.level)) is not None}
+
+        def work(conn: Any) -> simulation.Outcome:
+            found = simulation.conflicts(conn, facts)
+            if found:
+                _invalid(recognition_conflicts(request, found))
+            return simulation.simulate(conn, facts, rankings, params)
+
+        outcome = await self._read(work)
+        awards = [(_award_order(d), decision_to_pb(d)) for d in outcome.grants]
+        awards += [(_award_order(row), award_to_pb(row)) for row in outcome.held]
+        revocations = sorted(outcome.revocations, key=lambda r: _award_order(r[0]))
         return pb.SimulateAwardsResponse(
-            awards=[decision_to_pb(o) for o in outcomes if isinstance(o, AwardDecision)],
-            refusals=[refusal_to_pb(o) for o in outcomes if isinstance(o, NoAward)],
+            awards=[award for _, award in sorted(awards, key=lambda a: a[0])],
+            refusals=[refusal_to_pb(o) for o in _sorted_outcomes(outcome.refusals) if isinstance(o, NoAward)],
+            revocations=[pb.SimulatedRevocation(award=award_to_pb(row), reason=reason) for row, reason in revocations],
         )
 
     # ------------------------------------------------------------------------------- rules, parameters

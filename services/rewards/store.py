@@ -230,13 +230,28 @@ def granted_awards(
     conn: Connection, rule: str, kind: str, codes: Sequence[str] | None
 ) -> dict[str, list[GrantedAward]]:
     """The granted awards of a rule, by beneficiary code (all beneficiaries when `codes` is None)."""
+    return {
+        code: [_granted_award(row) for row in rows]
+        for code, rows in granted_award_rows(conn, rule, kind, codes).items()
+    }
+
+
+def granted_award_rows(
+    conn: Connection, rule: str, kind: str, codes: Sequence[str] | None
+) -> dict[str, list[Row[tuple[object, ...]]]]:
+    """The granted awards of a rule as rows (every column), by beneficiary code, oldest first."""
     query = select(awards).where(awards.c.rule == rule, awards.c.beneficiary_kind == kind, awards.c.status == GRANTED)
-    result: dict[str, list[GrantedAward]] = {}
+    result: dict[str, list[Row[tuple[object, ...]]]] = {}
     for chunk in _chunks(codes):
         where = query if chunk is None else query.where(awards.c.beneficiary_code.in_(chunk))
         for row in conn.execute(where.order_by(awards.c.seq)):
-            result.setdefault(row.beneficiary_code, []).append(_granted_award(row))
+            result.setdefault(row.beneficiary_code, []).append(row)
     return result
+
+
+def as_granted_award(row: Any) -> GrantedAward:
+    """A ledger row as the reconciliation plan reads it."""
+    return _granted_award(row)
 
 
 def list_awards(conn: Connection, where: AwardFilter, after_seq: int, limit: int) -> list[Row[tuple[object, ...]]]:
@@ -396,6 +411,18 @@ def rank_histories(conn: Connection, zone_codes: Sequence[str] | None) -> dict[s
     return dict(result)
 
 
+def zones_ranked(conn: Connection, rankings: Iterable[tuple[int, ZoneLevel]]) -> dict[tuple[int, ZoneLevel], set[str]]:
+    """The zones each ranking (year, level) holds a rank for; a ranking with none is left out."""
+    t = zone_ranks.c
+    result: dict[tuple[int, ZoneLevel], set[str]] = {}
+    for year, level in sorted(set(rankings)):
+        query = select(t.zone_code).where(t.year == year, t.level == level.value)
+        zones = set(conn.execute(query).scalars())
+        if zones:
+            result[(year, level)] = zones
+    return result
+
+
 @dataclass(frozen=True)
 class TalentProjectRow:
     fact: TalentProjectFact
@@ -458,6 +485,14 @@ def talent_projects_by_code(conn: Connection, codes: Sequence[str] | None) -> di
 def talent_projects_in_zone(conn: Connection, zone_code: str) -> list[str]:
     t = talent_projects.c
     return list(conn.execute(select(t.project_code).where(t.zone_code == zone_code).order_by(t.project_code)).scalars())
+
+
+def talent_projects_in_zones(conn: Connection, zone_codes: Sequence[str]) -> list[str]:
+    t = talent_projects.c
+    found: set[str] = set()
+    for chunk in _chunks(zone_codes):
+        found.update(conn.execute(select(t.project_code).where(t.zone_code.in_(chunk or []))).scalars())
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------------------------- parameters

@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 from gaoxin.events.v1 import events_pb2
+from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import today_in_china
-from services.indicators.events import RANKING_PUBLISHED
+from services.indicators.events import RANKING_PUBLISHED, ZONE_RECOGNIZED
 from services.platform import Platform
 from tests.e2e.conftest import eventually
 from tests.e2e.helpers import (
@@ -18,6 +19,7 @@ from tests.e2e.helpers import (
     history_years,
     policy_years,
     push_csv,
+    recognize,
 )
 from tests.e2e.jetstream import published
 
@@ -99,6 +101,58 @@ def test_identical_ranking_changes_nothing_and_replacement_lists_dropped_zones(
     )
 
 
+def zone_recognitions_published(platform: Platform, zone: str) -> list[events_pb2.ZoneRecognized]:
+    return [e for e in published(platform, ZONE_RECOGNIZED, events_pb2.ZoneRecognized) if e.zone_code == zone]
+
+
+def test_recognition_contradicting_a_stored_ranking_is_409_naming_it_and_records_nothing(
+    api: httpx.Client, platform: Platform
+) -> None:
+    zone, other = (create_recognised_zone(api, "C", "provincial", "2020-01-01") for _ in range(2))
+    [year] = policy_years(1)
+    assert put_ranking(api, year, "provincial", {zone: 5, other: 6}).status_code in (200, 201)
+    before = api.get(f"/v1/zones/{zone}").json()
+
+    reply = recognize(api, zone, "national", f"{year}-06-01")
+
+    assert reply.status_code == 409, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+    problem = reply.json()
+    named = f"the {year} provincial ranking (rank 5): zone {zone} is national on {year}-12-31, not provincial"
+    assert named in problem["detail"]
+    assert "correct the ranking first" in problem["detail"]
+    assert [(e["location"], e["message"]) for e in problem["errors"]] == [(["body", "recognized_on"], named)]
+    assert api.get(f"/v1/zones/{zone}").json() == before  # nothing recorded
+    # The ranking still holds, so re-pushing it is no error.
+    same = put_ranking(api, year, "provincial", {zone: 5, other: 6})
+    assert (same.status_code, same.json()["changed"]) == (200, False)
+
+
+def test_recognition_is_accepted_once_the_ranking_it_contradicted_is_corrected(
+    api: httpx.Client, platform: Platform
+) -> None:
+    zone, other = (create_recognised_zone(api, "C", "provincial", "2020-01-01") for _ in range(2))
+    [year] = policy_years(1)
+    put_ranking(api, year, "provincial", {zone: 5, other: 6})
+    assert recognize(api, zone, "national", f"{year}-06-01").status_code == 409
+    # A recognition dated after the ranking's 31 December contradicts nothing.
+    assert recognize(api, other, "national", f"{year + 1}-01-01").status_code == 201
+
+    assert put_ranking(api, year, "provincial", {other: 6}).json()["dropped_zone_codes"] == [zone]
+    accepted = recognize(api, zone, "national", f"{year}-06-01")
+    national = put_ranking(api, year, "national", {zone: 40}, field_size=178)
+
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["zone"]["recognitions"][-1] == {"level": "national", "recognized_on": f"{year}-06-01"}
+    assert national.status_code in (200, 201), national.text
+    # The refused recognition published nothing: the zone's first recognition and the accepted one only.
+    assert eventually(lambda: len(zone_recognitions_published(platform, zone)) == 2)
+    assert [e.recognition.level for e in zone_recognitions_published(platform, zone)] == [
+        types_pb2.ZONE_LEVEL_PROVINCIAL,
+        types_pb2.ZONE_LEVEL_NATIONAL,
+    ]
+
+
 def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client) -> None:
     national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
     provincial = create_recognised_zone(api, "K", "provincial", HISTORY_RECOGNITION)
@@ -163,7 +217,7 @@ def test_composite_score_ranks_zones_on_weighted_normalised_ratios(api: httpx.Cl
     for zone, (rd, gdp, out, total, ent, firms) in {
         best: (8, 100, 90, 100, 50, 100),
         worst: (4, 100, 50, 100, 40, 100),
-        missing: (9, 100, 95, 100, 60, 0),  # no enterprises: the share is not computable
+        missing: (9, 100, 95, 100, 0, 0),  # no enterprises: the share is not computable
     }.items():
         lines += [
             f"{zone},rd_expenditure,{year},{rd},",

@@ -140,6 +140,31 @@ def test_ratio_without_its_denominator_is_not_computable_not_an_error(api: httpx
     assert "above_scale_enterprises is 0" in result["hitech_enterprise_share"]["explanation"]
 
 
+def test_ratio_of_a_zone_without_level_is_shown_but_not_judged(api: httpx.Client) -> None:
+    zone = unique_zone_code("U")
+    create_zone(api, zone)  # registered, never recognised: no level, so no target
+    reply = push_csv(
+        api,
+        f"{zone},hitech_enterprises,2024,1,",
+        f"{zone},above_scale_enterprises,2024,3,",
+        f"{zone},hitech_industry_output,2024,5,",
+    )
+    assert reply.status_code == 200, reply.text
+
+    body = api.get(f"/v1/zones/{zone}/indicators", params={"year": 2024}).json()
+
+    assert body["level"] is None
+    result = {d["indicator"]: d for d in body["derived"]}
+    share = result["hitech_enterprise_share"]
+    # API.md's statuses are met | not_met | not_computable: with no target, the status cannot be decided.
+    assert (share["value"], share["target"], share["status"]) == ("0.3333333333", None, "not_computable")
+    assert share["explanation"].endswith("no target: the zone has no level on 2024-12-31")
+    assert (result["hitech_output_share"]["value"], result["hitech_output_share"]["status"]) == (
+        None,
+        "not_computable",
+    )
+
+
 def test_json_batch_with_bad_rows_is_422_naming_each_and_writes_nothing(api: httpx.Client) -> None:
     zone = create_recognised_zone(api, "J", "national")
     values = [
@@ -168,6 +193,64 @@ def test_json_batch_with_bad_rows_is_422_naming_each_and_writes_nothing(api: htt
     assert errors[2][1] == "must not be negative"
     assert errors[4][1] == "duplicate of values[0] (same zone_code, indicator and year)"
     assert raw_values(api, zone, 2024)["gdp"] is None
+
+
+def test_json_value_above_its_stored_whole_is_422_naming_both_values_and_writes_nothing(api: httpx.Client) -> None:
+    zone = create_recognised_zone(api, "W", "national")
+    assert push_csv(api, f"{zone},above_scale_enterprises,2024,20,").status_code == 200
+    values = [
+        {"zone_code": zone, "indicator": "gdp", "year": 2024, "value": 100},
+        {"zone_code": zone, "indicator": "hitech_enterprises", "year": 2024, "value": 50},
+    ]
+
+    reply = api.post("/v1/indicator-values:batch", json={"values": values})
+
+    assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"] == PROBLEM
+    [(location, message)] = [(e["location"], e["message"]) for e in reply.json()["errors"]]
+    assert location == ["body", "values", 1, "value"]
+    assert message.startswith(
+        f"hitech_enterprises 50 (this row) is more than above_scale_enterprises 20 (stored) for zone {zone} in 2024"
+    )
+    held = raw_values(api, zone, 2024)
+    assert (held["gdp"], held["hitech_enterprises"], held["above_scale_enterprises"]) == (None, None, "20")
+
+
+def test_csv_part_above_its_whole_names_both_lines_and_a_batch_correcting_both_is_accepted(
+    api: httpx.Client,
+) -> None:
+    zone = create_recognised_zone(api, "W", "national")
+    assert (
+        push_csv(api, f"{zone},hitech_enterprises,2024,10,", f"{zone},above_scale_enterprises,2024,20,").status_code
+        == 200
+    )
+
+    refused = push_csv(
+        api,
+        f"{zone},hitech_industry_output,2024,90,",
+        f"{zone},above_scale_industrial_output,2024,80,",
+        f"{zone},above_scale_enterprises,2024,9,",  # below the 10 high-tech enterprises stored
+    )
+    corrected = push_csv(api, f"{zone},hitech_enterprises,2024,50,", f"{zone},above_scale_enterprises,2024,60,")
+    equal = push_csv(api, f"{zone},hitech_industry_output,2024,80,", f"{zone},above_scale_industrial_output,2024,80,")
+
+    assert refused.status_code == 422, refused.text
+    errors = [(e["location"], e["message"]) for e in refused.json()["errors"]]
+    assert [location for location, _ in errors] == [
+        ["body", "line", 2, "value"],
+        ["body", "line", 3, "value"],
+        ["body", "line", 4, "value"],
+    ]
+    assert "hitech_industry_output 90 (this row) is more than above_scale_industrial_output 80 (line 3)" in errors[0][1]
+    assert "hitech_industry_output 90 (line 2) is more than above_scale_industrial_output 80 (this row)" in errors[1][1]
+    assert "hitech_enterprises 10 (stored) is more than above_scale_enterprises 9 (this row)" in errors[2][1]
+    assert (corrected.status_code, equal.status_code) == (200, 200)
+    result = derived(api, zone, 2024)
+    assert (result["hitech_enterprise_share"]["value"], result["hitech_enterprise_share"]["status"]) == (
+        "0.8333333333",
+        "met",
+    )
+    assert (result["hitech_output_share"]["value"], result["hitech_output_share"]["status"]) == ("1", "met")
 
 
 def test_csv_batch_with_bad_rows_names_each_line_and_writes_nothing(api: httpx.Client) -> None:

@@ -96,8 +96,15 @@ def test_enterprises_batch_creates_then_updates_and_reads_back(api: httpx.Client
         "/v1/enterprises:batch", json={"enterprises": [enterprise(code, zone, hitech_certificate=certificate)]}
     )
 
-    assert (created.status_code, created.json()) == (200, {"created": 1, "updated": 0})
-    assert (updated.status_code, updated.json()) == (200, {"created": 0, "updated": 1})
+    again = api.post(
+        "/v1/enterprises:batch", json={"enterprises": [enterprise(code, zone, hitech_certificate=certificate)]}
+    )
+    renamed = api.post("/v1/enterprises:batch", json={"enterprises": [enterprise(code, zone, name="新名称企业")]})
+
+    assert (created.status_code, created.json()) == (200, {"created": 1, "updated": 0, "unchanged": 0})
+    assert (updated.status_code, updated.json()) == (200, {"created": 0, "updated": 1, "unchanged": 0})
+    assert (again.status_code, again.json()) == (200, {"created": 0, "updated": 0, "unchanged": 1})
+    assert renamed.json() == {"created": 0, "updated": 1, "unchanged": 0}
     reply = api.get(f"/v1/enterprises/{code}")
     assert reply.status_code == 200
     assert reply.json()["hitech_certificate"] == {
@@ -105,7 +112,7 @@ def test_enterprises_batch_creates_then_updates_and_reads_back(api: httpx.Client
         "issued_on": "2024-02-29",
         "valid_until": "2027-02-28",  # the third anniversary; no 29 February in 2027
     }
-    assert (reply.json()["zone_code"], reply.json()["above_scale"]) == (zone, True)
+    assert (reply.json()["zone_code"], reply.json()["above_scale"], reply.json()["name"]) == (zone, True, "新名称企业")
 
 
 def test_enterprises_batch_with_bad_rows_is_422_naming_each_and_writes_nothing(api: httpx.Client) -> None:

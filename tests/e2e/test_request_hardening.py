@@ -145,3 +145,35 @@ def test_a_valid_key_still_reaches_the_body_checks_404_and_405(api: httpx.Client
 def test_operational_routes_and_the_docs_need_no_key(platform: Platform) -> None:
     for path in ("/livez", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
         assert httpx.get(f"{platform.gateway_url}{path}").status_code == 200, path
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"Content-Type": "text/plain"}, "Content-Type text/plain"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, "Content-Type application/x-www-form-urlencoded"),
+        ({}, "no Content-Type"),
+    ],
+)
+def test_a_json_object_sent_under_another_media_type_is_415_naming_it(
+    api: httpx.Client, headers: dict[str, str], named: str
+) -> None:
+    body = json.dumps({"name": "媒体类型", "scopes": ["read"]}).encode()
+    request = api.build_request("POST", "/v1/keys", content=body, headers=headers)
+    if not headers:
+        request.headers.pop("Content-Type", None)  # httpx adds none for raw content: make sure
+    refused = api.send(request)
+    keys_after = api.get("/v1/keys").json()["items"]
+
+    assert refused.status_code == 415
+    assert refused.headers["content-type"].startswith(PROBLEM)
+    assert refused.json()["code"] == "unsupported_media_type"
+    assert named in refused.json()["detail"] and "application/json" in refused.json()["detail"]
+    assert all(k["name"] != "媒体类型" for k in keys_after)
+
+
+def test_json_with_a_charset_or_a_json_suffix_is_still_json(api: httpx.Client) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        body = json.dumps({"name": f"suffix {content_type[:20]}", "scopes": ["read"]}).encode()
+        created = api.post("/v1/keys", content=body, headers={"Content-Type": content_type})
+        assert created.status_code == 201, created.text

@@ -202,35 +202,46 @@ def test_simulating_the_facts_pushed_for_real_gives_the_awards_they_earned(api: 
 
     real = eventually(lambda: len(real_awards()) == 4 and real_awards())
 
-    simulated = api.post(
-        "/v1/awards:simulate",
-        json={
-            "recognitions": [{"zone_code": zone, "level": "provincial", "recognized_on": "2021-06-01"}],
-            "rankings": [
-                {"year": y, "level": "provincial", "ranks": [{"zone_code": z, "rank": r} for z, r in ranks.items()]}
-                for y, ranks in rankings.items()
-            ],
-            "designations": [
-                {
-                    "county_code": county,
-                    "programme": "ip_demonstration",
-                    "level": "provincial",
-                    "listed_on": "2022-08-08",
-                },
-                {
-                    "county_code": county,
-                    "programme": "innovation_pilot",
-                    "level": "national",
-                    "listed_on": "2022-09-09",
-                },
-            ],
-        },
-    )
+    facts = {
+        "recognitions": [{"zone_code": zone, "level": "provincial", "recognized_on": "2021-06-01"}],
+        "rankings": [
+            {"year": y, "level": "provincial", "ranks": [{"zone_code": z, "rank": r} for z, r in ranks.items()]}
+            for y, ranks in rankings.items()
+        ],
+        "designations": [
+            {
+                "county_code": county,
+                "programme": "ip_demonstration",
+                "level": "provincial",
+                "listed_on": "2022-08-08",
+            },
+            {
+                "county_code": county,
+                "programme": "innovation_pilot",
+                "level": "national",
+                "listed_on": "2022-09-09",
+            },
+        ],
+    }
+    alone = api.post("/v1/awards:simulate", json={**facts, "recorded_facts": "ignore"})
+    on_record = api.post("/v1/awards:simulate", json=facts)  # recorded_facts: include, the default
 
-    assert simulated.status_code == 200, simulated.text
     keys = ("rule", "beneficiary", "basis_key", "year", "amount_yuan", "basis", "clause", "parameters")
     keys += ("earmark", "explanation")
-    assert sorted(({k: a[k] for k in keys} for a in simulated.json()["awards"]), key=str) == sorted(
-        ({k: a[k] for k in keys} for a in real), key=str
-    )
+
+    def comparable(awards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(({k: a[k] for k in keys} for a in awards), key=str)
+
+    # The facts alone: exactly the awards they earned, none of them marked as held.
+    assert alone.status_code == 200, alone.text
+    assert comparable(alone.json()["awards"]) == comparable(real)
+    assert not any(a["already_granted"] or a["award_id"] for a in alone.json()["awards"])
+    assert alone.json()["revocations"] == []
     assert sorted(a["rule"] for a in real) == ["new_provincial_zone", "pilot_county", "pilot_county", "rank_advance"]
+    # On the recorded facts: the same awards, each the ledger's own, already granted; pushing again earns nothing.
+    # (The rankings replace the shared years' recorded rankings: other tests' zones come back too, not ours.)
+    assert on_record.status_code == 200, on_record.text
+    ours = [a for a in on_record.json()["awards"] if a["beneficiary"]["code"] in (zone, county)]
+    assert comparable(ours) == comparable(real)
+    assert sorted((a["already_granted"], a["award_id"]) for a in ours) == sorted((True, a["award_id"]) for a in real)
+    assert not any(r["beneficiary"]["code"] in (zone, county) for r in on_record.json()["revocations"])

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
+from gaoxin.indicators.v1 import indicators_pb2 as pb
+from gaoxin.types.v1 import types_pb2
 from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from services.common.bus import Bus
 from services.common.convert import ZoneLevel
 from services.common.db import make_engine, reading, transaction
 from services.common.errors import InvalidArgument
 from services.common.migrate import alembic_config
+from services.common.outbox import OutboxRelay
 from services.indicators import store
+from services.indicators.api import IndicatorsServicer
 from services.indicators.api.values import Ingested, ingest
 from services.indicators.domain.csv_values import parse_csv
 from services.indicators.domain.enterprises import Certificate, EnterpriseRecord
@@ -119,11 +128,12 @@ def test_enterprise_upsert_keeps_certificate_history_and_corrects_numbers(databa
         created = enterprise_store.upsert_enterprises(conn, [first])
     with transaction(engine) as conn:
         updated = enterprise_store.upsert_enterprises(conn, [renewed])
-        enterprise_store.upsert_enterprises(conn, [corrected])
+        number_corrected = enterprise_store.upsert_enterprises(conn, [corrected])
+        repeated = enterprise_store.upsert_enterprises(conn, [corrected])
     with reading(engine) as conn:
         record = enterprise_store.get_enterprise(conn, CODE)
 
-    assert (created, updated) == ((1, 0), (0, 1))
+    assert (created, updated, number_corrected, repeated) == ((1, 0, 0), (0, 1, 0), (0, 1, 0), (0, 0, 1))
     assert record is not None
     assert (record.name, record.zone_code, record.above_scale) == ("某公司（更名）", "GN", False)
     assert record.certificates == (Certificate("GR2019", date(2019, 5, 1)), Certificate("GR2022-X", date(2022, 5, 1)))
@@ -175,3 +185,80 @@ def test_ranks_are_unique_per_ranking_in_the_database_too(database_url: str) -> 
     with pytest.raises(IntegrityError), transaction(engine) as conn:
         ranking_store.replace_ranking(conn, 2024, ZoneLevel.NATIONAL, [RankEntry(1, "LYG"), RankEntry(1, "GN")], 0, NOW)
     engine.dispose()
+
+
+def test_stored_values_are_loaded_for_the_keys_asked_only(database_url: str) -> None:
+    engine = migrated(database_url)
+    push(engine, "LYG,hitech_enterprises,2024,10,", "LYG,above_scale_enterprises,2024,20,", "GN,gdp,2023,5,")
+    asked = {("LYG", "above_scale_enterprises", 2024), ("GN", "hitech_enterprises", 2023), ("LYG", "gdp", 2024)}
+
+    with reading(engine) as conn:
+        assert value_store.stored_values(conn, asked) == {("LYG", "above_scale_enterprises", 2024): "20"}
+        assert value_store.stored_values(conn, set()) == {}
+
+
+def while_uncommitted(
+    engine: Engine, change: Callable[[Connection], None], other: Callable[[], object]
+) -> BaseException | None:
+    """Run `other` in a thread while a transaction that locked zone LYG (as the writers do) and made `change` is
+    still open; commit it after a pause; `other`'s exception, if any. The writer must wait for the lock and then
+    see the change: checking against what was committed before it would let both writes through."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            other()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with transaction(engine) as conn:
+        store.lock_zones(conn, ["LYG"])
+        change(conn)
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive(), "the second writer did not wait for the first"
+    thread.join(30)
+    return outcome[0]
+
+
+def test_batch_waits_for_a_concurrent_write_of_the_whole_and_checks_against_it(database_url: str) -> None:
+    engine = migrated(database_url)
+    push(engine, "LYG,above_scale_enterprises,2024,20,")
+
+    def lower_the_whole(conn: Connection) -> None:
+        v = indicator_values.c
+        conn.execute(
+            indicator_values.update()
+            .where(v.zone_code == "LYG", v.indicator == "above_scale_enterprises", v.year == 2024)
+            .values(value="5")
+        )
+
+    error = while_uncommitted(engine, lower_the_whole, lambda: push(engine, "LYG,hitech_enterprises,2024,10,"))
+
+    assert isinstance(error, InvalidArgument), error
+    assert (
+        "hitech_enterprises 10 (this row) is more than above_scale_enterprises 5 (stored)"
+        in error.violations[0].message
+    )
+    with reading(engine) as conn:
+        assert value_store.stored_values(conn, {("LYG", "hitech_enterprises", 2024)}) == {}
+
+
+def test_ranking_push_waits_for_a_concurrent_recognition_and_checks_against_it(database_url: str) -> None:
+    engine = migrated(database_url)  # LYG: national since 2015
+    servicer = IndicatorsServicer(engine, OutboxRelay(engine, store.outbox, Bus("nats://127.0.0.1:1", "-")))
+    request = pb.PutRankingRequest(
+        year=2021, level=types_pb2.ZONE_LEVEL_NATIONAL, ranks=[pb.RankEntry(zone_code="LYG", rank=40)]
+    )
+
+    def downgrade(conn: Connection) -> None:
+        store.add_recognition(conn, "LYG", Recognition(date(2021, 6, 1), ZoneLevel.PROVINCIAL))
+
+    error = while_uncommitted(engine, downgrade, lambda: asyncio.run(servicer.PutRanking(request, None)))  # type: ignore[arg-type]
+
+    assert isinstance(error, InvalidArgument), error
+    assert error.violations[0].message == "zone LYG is provincial on 2021-12-31, not national"
+    with reading(engine) as conn:
+        assert ranking_store.get_ranking(conn, 2021, ZoneLevel.NATIONAL) is None

@@ -228,6 +228,31 @@ def test_simulation_and_the_real_ledger_give_the_same_awards_for_the_same_facts(
                 pb.AddRewardParameterRequest(parameter=parameter("talent_project.rate", "0.05", "2021-04-12"))
             )
             real = await s.rewards.ListAwards(pb.ListAwardsRequest(page_size=1000))
+
+            # Simulated again on the recorded facts: the ledger's own awards, nothing new, nothing revoked; and a
+            # 2022 ranking without LYG would revoke its award, with the ledger's reason. Nothing is stored.
+            recorded = row_count(s.engine)
+            again = await s.rewards.SimulateAwards(request)
+            dropped = await s.rewards.SimulateAwards(
+                pb.SimulateAwardsRequest(
+                    rankings=[
+                        pb.RankingFact(
+                            year=2022, level=level_to_pb(N), ranks=[pb.RankingFact.Entry(zone_code="SQ", rank=5)]
+                        )
+                    ]
+                )
+            )
+            assert row_count(s.engine) == recorded
+            assert sorted(a.award_id for a in again.awards) == sorted(a.award_id for a in real.awards)
+            assert all(a.status == pb.AWARD_STATUS_GRANTED for a in again.awards) and not again.revocations
+            [revocation] = dropped.revocations
+            lyg = next(a for a in real.awards if a.rule == "rank_advance")
+            assert revocation.award.award_id == lyg.award_id
+            assert (
+                revocation.reason
+                == "ranking 2022 national republished: the facts no longer include its basis (2022:national)"
+            )
+            assert [a.beneficiary.code for a in dropped.awards] == []
             return (
                 sorted(comparable(a) for a in simulated.awards),
                 sorted(comparable(a) for a in real.awards),

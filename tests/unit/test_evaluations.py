@@ -17,9 +17,12 @@ from services.indicators.domain.ranking import (
     check_shape,
     check_year_ended,
     check_zones,
+    contradicted_rankings,
+    contradiction_detail,
     effective_field_size,
     historical_best,
 )
+from services.indicators.domain.registry import Recognition
 
 NATIONAL, PROVINCIAL = ZoneLevel.NATIONAL, ZoneLevel.PROVINCIAL
 DEFAULT_RULE = RULES[0].value
@@ -91,6 +94,49 @@ def test_check_zones_requires_registered_zones_of_the_level_at_year_end() -> Non
         (("ranks", 2, "zone_code"), "zone NEW is not recognised on 2024-12-31, not national"),
         (("ranks", 3, "zone_code"), "unknown zone 'GHOST'"),
     ]
+
+
+def test_recognition_contradicting_a_stored_ranking_is_named_with_the_level_it_would_give() -> None:
+    placements = [PastRank(2019, PROVINCIAL, 8), PastRank(2021, PROVINCIAL, 3), PastRank(2022, PROVINCIAL, 2)]
+    before = [Recognition(date(2018, 1, 1), PROVINCIAL)]
+    upgrade = Recognition(date(2021, 6, 1), NATIONAL)
+
+    assert contradicted_rankings(placements, before) == []
+    found = contradicted_rankings(placements, [*before, upgrade])
+
+    assert [(c.year, c.level, c.rank, c.actual) for c in found] == [
+        (2021, PROVINCIAL, 3, NATIONAL),
+        (2022, PROVINCIAL, 2, NATIONAL),
+    ]
+    # The words of the ranking push's own check (check_zones), prefixed by the ranking they concern.
+    assert (
+        found[0].describe("Q1")
+        == "the 2021 provincial ranking (rank 3): zone Q1 is national on 2021-12-31, not provincial"
+    )
+    detail = contradiction_detail("Q1", upgrade, found)
+    assert detail.startswith("a national recognition of zone Q1 on 2021-06-01 would contradict 2 stored official")
+    assert "the 2022 provincial ranking (rank 2): zone Q1 is national on 2022-12-31, not provincial" in detail
+
+
+def test_recognition_on_31_december_counts_for_that_years_ranking_and_a_later_one_does_not() -> None:
+    placements = [PastRank(2021, PROVINCIAL, 3)]
+    history = [Recognition(date(2018, 1, 1), PROVINCIAL)]
+
+    on_the_day = contradicted_rankings(placements, [*history, Recognition(date(2021, 12, 31), NATIONAL)])
+    next_day = contradicted_rankings(placements, [*history, Recognition(date(2022, 1, 1), NATIONAL)])
+
+    assert [(c.year, c.actual) for c in on_the_day] == [(2021, NATIONAL)]
+    assert next_day == []
+
+
+def test_recognition_dated_earlier_that_changes_nothing_at_year_end_contradicts_nothing() -> None:
+    placements = [PastRank(2021, NATIONAL, 40)]
+    history = [Recognition(date(2015, 1, 1), PROVINCIAL), Recognition(date(2020, 1, 1), NATIONAL)]
+
+    assert contradicted_rankings(placements, [*history, Recognition(date(2016, 1, 1), NATIONAL)]) == []
+    # A downgrade dated after an upgrade but in the same year still decides that year's level.
+    downgraded = contradicted_rankings(placements, [*history, Recognition(date(2021, 3, 1), PROVINCIAL)])
+    assert [(c.year, c.level, c.actual) for c in downgraded] == [(2021, NATIONAL, PROVINCIAL)]
 
 
 def test_historical_best_is_the_smallest_earlier_rank_at_the_same_level() -> None:

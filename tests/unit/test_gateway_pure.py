@@ -18,7 +18,7 @@ from services.common.errors import FieldViolation, decode_violations, encode_vio
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token, page_size
 from services.gateway import routes
 from services.gateway.backends import HTTP_STATUS
-from services.gateway.deps import authenticate
+from services.gateway.deps import authenticate, authenticate_any
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
 from services.gateway.idempotency import canonical_body
 from services.gateway.routes.indicators import VALUE_PATTERN
@@ -170,7 +170,7 @@ def test_every_v1_route_authenticates_and_no_operational_route_does() -> None:
     """RequestContextMiddleware asks every /v1 request for a key; each route there must also check its scope."""
 
     def authenticates(dependant: Any) -> bool:
-        return any(d.call is authenticate or authenticates(d) for d in dependant.dependencies)
+        return any(d.call in (authenticate, authenticate_any) or authenticates(d) for d in dependant.dependencies)
 
     modules = [
         importlib.import_module(f"services.gateway.routes.{m.name}") for m in pkgutil.iter_modules(routes.__path__)

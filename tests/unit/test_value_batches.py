@@ -16,7 +16,10 @@ from services.indicators.domain.values import (
     ParsedBatch,
     ValueRow,
     canonical_value,
+    counterpart_keys,
+    flag_parts_exceeding_wholes,
     flag_unknown_zones,
+    part_whole_zones,
     plan,
 )
 
@@ -238,6 +241,75 @@ def test_plan_inserts_new_keys_revises_changed_values_and_skips_equal_ones() -> 
     assert result.new == [rows[0]]
     assert result.revised == [(rows[2], held[("Z", "gdp", 2022)])]
     assert result.unchanged == 1
+
+
+def test_part_above_its_whole_in_one_batch_flags_both_rows_naming_both_values() -> None:
+    batch = parse_csv(csv("Z,hitech_enterprises,2024,50,", "Z,gdp,2024,9,", "Z,above_scale_enterprises,2024,20,"), "k")
+    assert counterpart_keys(batch.rows) == set() and part_whole_zones(batch.rows) == {"Z"}
+
+    flag_parts_exceeding_wholes(batch, {})
+
+    why = "high-tech enterprises are counted among the above-designated-size enterprises"
+    assert problems(batch) == [
+        (
+            ("line", 2, "value"),
+            f"hitech_enterprises 50 (this row) is more than above_scale_enterprises 20 (line 4) for zone Z in 2024: "
+            f"{why}; to correct both, push both in one batch",
+        ),
+        (
+            ("line", 4, "value"),
+            f"hitech_enterprises 50 (line 2) is more than above_scale_enterprises 20 (this row) for zone Z in 2024: "
+            f"{why}; to correct both, push both in one batch",
+        ),
+    ]
+
+
+def test_part_or_whole_pushed_alone_is_checked_against_the_stored_value() -> None:
+    batch = parse_json(
+        json.dumps(
+            {
+                "values": [
+                    {"zone_code": "Z", "indicator": "hitech_industry_output", "year": 2024, "value": "80.5"},
+                    {"zone_code": "Y", "indicator": "above_scale_enterprises", "year": 2024, "value": "9"},
+                    {"zone_code": "X", "indicator": "hitech_enterprises", "year": 2024, "value": "30"},
+                ]
+            }
+        ).encode(),
+        "k",
+    )
+    needed = counterpart_keys(batch.rows)
+    assert needed == {
+        ("Z", "above_scale_industrial_output", 2024),
+        ("Y", "hitech_enterprises", 2024),
+        ("X", "above_scale_enterprises", 2024),
+    }
+
+    stored = {
+        ("Z", "above_scale_industrial_output", 2024): "80.49",
+        ("Y", "hitech_enterprises", 2024): "10",
+    }  # nothing stored for X: nothing to compare with
+    flag_parts_exceeding_wholes(batch, stored)
+
+    assert [location for location, _ in problems(batch)] == [("values", 0, "value"), ("values", 1, "value")]
+    assert problems(batch)[0][1].startswith(
+        "hitech_industry_output 80.5 (this row) is more than above_scale_industrial_output 80.49 (stored) for zone Z"
+    )
+    assert "high-tech industry output is part of above-designated-size industrial output" in problems(batch)[0][1]
+    assert problems(batch)[1][1].startswith(
+        "hitech_enterprises 10 (stored) is more than above_scale_enterprises 9 (this row) for zone Y in 2024"
+    )
+
+
+def test_part_equal_to_its_whole_and_a_batch_correcting_both_values_pass() -> None:
+    equal = parse_csv(csv("Z,hitech_enterprises,2024,20,", "Z,above_scale_enterprises,2024,20.0,"), "k")
+    correcting = parse_csv(csv("Z,hitech_enterprises,2024,5,", "Z,above_scale_enterprises,2024,10,"), "k")
+    other_year = parse_csv(csv("Z,hitech_enterprises,2023,50,"), "k")
+    stored = {("Z", "hitech_enterprises", 2024): "50", ("Z", "above_scale_enterprises", 2024): "20"}
+
+    for batch in (equal, correcting, other_year):
+        flag_parts_exceeding_wholes(batch, stored)
+
+    assert problems(equal) == problems(correcting) == problems(other_year) == []
 
 
 def test_parse_json_refuses_a_number_beyond_what_decimal_holds_at_its_row() -> None:

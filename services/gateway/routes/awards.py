@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1", tags=["rewards"])
 
 _STATUS = {pb.AWARD_STATUS_GRANTED: "granted", pb.AWARD_STATUS_REVOKED: "revoked"}
 _STATUS_FILTER = {"granted": pb.AWARD_STATUS_GRANTED, "revoked": pb.AWARD_STATUS_REVOKED}
+_RECORDED_FACTS = {"include": pb.RECORDED_FACTS_INCLUDE, "ignore": pb.RECORDED_FACTS_IGNORE}
 
 
 def parameters_json(uses: Any) -> list[dict[str, Any]]:
@@ -152,7 +153,10 @@ async def summarize_awards(
 @router.post(
     "/awards:simulate",
     response_model=SimulationOut,
-    summary="The awards hypothetical facts would produce, explained as real ones; stores nothing",
+    summary=(
+        "The awards hypothetical facts would produce, explained as real ones: by default on top of the recorded "
+        "facts, against the ledger (what is new, what is already granted, what would be revoked); stores nothing"
+    ),
 )
 async def simulate_awards(body: SimulationIn, backend: Backend, caller: Reader) -> dict[str, Any]:
     request = pb.SimulateAwardsRequest(
@@ -189,6 +193,23 @@ async def simulate_awards(body: SimulationIn, backend: Backend, caller: Reader) 
             for p in body.talent_projects
         ],
         parameters=[parameter_pb(p) for p in body.parameters],
+        recorded_facts=_RECORDED_FACTS[body.recorded_facts],
     )
     reply = await backend.call(backend.rewards.SimulateAwards, request)
-    return {"awards": [decision_json(a) for a in reply.awards], "refusals": [refusal_json(r) for r in reply.refusals]}
+    return {
+        # An award the ledger holds comes back as the ledger's, with its id; one it would grant has none.
+        "awards": [
+            {**decision_json(a), "already_granted": bool(a.award_id), "award_id": a.award_id or None}
+            for a in reply.awards
+        ],
+        "refusals": [refusal_json(r) for r in reply.refusals],
+        "revocations": [
+            {
+                "award_id": r.award.award_id,
+                **decision_json(r.award),
+                "granted_at": iso_time(r.award.granted_at),
+                "reason": r.reason,
+            }
+            for r in reply.revocations
+        ],
+    }

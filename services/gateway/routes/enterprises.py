@@ -61,7 +61,7 @@ async def post_enterprises(body: EnterpriseBatchIn, request: Request, backend: B
                 )
             items.append(item)
         reply = await backend.call(backend.indicators.UpsertEnterprises, pb.UpsertEnterprisesRequest(enterprises=items))
-        return JSONResponse({"created": reply.created, "updated": reply.updated})
+        return JSONResponse({"created": reply.created, "updated": reply.updated, "unchanged": reply.unchanged})
 
     return await idempotent(request, caller.key_id, produce)
 

@@ -15,7 +15,7 @@ from gaoxin.talent.v1 import talent_pb2 as pb
 
 from services.common.convert import date_to_pb
 from services.gateway.backends import Backends
-from services.gateway.deps import Backend, Checker, Principal, Reader
+from services.gateway.deps import Backend, Checker, Principal, TalentReader
 from services.gateway.idempotency import idempotent
 from services.gateway.schemas import (
     ApplicantIdentifiers,
@@ -34,6 +34,14 @@ router = APIRouter(prefix="/v1/talent", tags=["talent"])
 
 DECISION_PATH = {"decision_id": ("path", "decision_id")}
 CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Content-Location": {
+                "description": "where the recorded decision is readable: /v1/talent/decisions/{decision_id}",
+                "schema": {"type": "string"},
+            }
+        }
+    },
     422: {"description": "invalid input, each field named; nothing is recorded"},
     503: {"description": "a service the check needs is unavailable; nothing is recorded, retry later"},
 }
@@ -176,12 +184,12 @@ async def check_rd_institution_representative(
 @router.get(
     "/decisions/{decision_id}",
     response_model=TalentDecision,
-    summary="A recorded talent decision (scope `talent:check`: decisions concern people)",
+    summary="A recorded talent decision (scope `talent:check` or `read`; no personal value in clear)",
 )
 async def get_decision(
     decision_id: Annotated[str, Path(max_length=64, description="from the check's answer")],
     backend: Backend,
-    caller: Checker,
+    caller: TalentReader,
 ) -> Response:
     reply = await backend.call(
         backend.talent.GetDecision, pb.GetDecisionRequest(decision_id=decision_id), DECISION_PATH
@@ -190,7 +198,7 @@ async def get_decision(
 
 
 @router.get("/rules", response_model=TalentRules, summary="The clause 五 rules and every version of their parameters")
-async def list_rules(backend: Backend, caller: Reader) -> dict[str, Any]:
+async def list_rules(backend: Backend, caller: TalentReader) -> dict[str, Any]:
     reply = await backend.call(backend.talent.ListRules, pb.ListRulesRequest())
     return {
         "rules": [

@@ -9,6 +9,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 from services.common.convert import date_from_pb, date_to_pb, level_to_pb, today_in_china
 from services.common.db import reading, transaction
 from services.common.errors import FieldViolation, NotFound
+from services.common.text import control_character_problem
 from services.indicators import store
 from services.indicators.api.base import Context, ServicerBase, date_arg, invalid
 from services.indicators.domain.credit_code import credit_code_problems
@@ -74,6 +75,8 @@ def parse_enterprise(item: pb.Enterprise, i: int, today: date) -> tuple[Enterpri
         number = given.number.strip()
         if not number or len(number) > 64:
             violations.append(FieldViolation((*at, "hitech_certificate", "number"), "must be 1-64 characters"))
+        elif problem := control_character_problem(number):
+            violations.append(FieldViolation((*at, "hitech_certificate", "number"), problem))
         try:
             issued_on = date_from_pb(given.issued_on)
         except ValueError:
@@ -112,7 +115,7 @@ class EnterprisesApi(ServicerBase):
 
         zone_codes = [item.zone_code for item in request.enterprises]
 
-        def work() -> tuple[int, int]:
+        def work() -> tuple[int, int, int]:
             with transaction(self.engine) as conn:
                 known = known_zones(conn, {code for code in zone_codes if code})
                 violations.extend(
@@ -123,8 +126,8 @@ class EnterprisesApi(ServicerBase):
                 invalid(sorted(violations, key=lambda v: v.location[1] if len(v.location) > 1 else -1))
                 return enterprise_store.upsert_enterprises(conn, [r for _, r in records])
 
-        created, updated = await self._write(work)
-        return pb.UpsertEnterprisesResponse(created=created, updated=updated)
+        created, updated, unchanged = await self._write(work)
+        return pb.UpsertEnterprisesResponse(created=created, updated=updated, unchanged=unchanged)
 
     async def GetEnterprise(self, request: pb.GetEnterpriseRequest, context: Context) -> pb.Enterprise:
         invalid(check_credit_code(request.credit_code, ("credit_code",)))

@@ -92,6 +92,9 @@ class EvaluationsApi(ServicerBase):
 
         def work() -> pb.PutRankingResponse:
             with transaction(self.engine) as conn:
+                # Under the zones' locks, which a recognition takes too (RecordRecognition): no recognition
+                # committed meanwhile can change a level checked here.
+                store.lock_zones(conn, [e.zone_code for e in entries])
                 # Checked even when the shape is wrong, so one answer names every bad row.
                 levels = levels_on(conn, [e.zone_code for e in entries], end_of_year(request.year))
                 zone_problems = check_zones(request.year, level, entries, levels)

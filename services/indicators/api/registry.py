@@ -12,6 +12,7 @@ from services.common.errors import Conflict, FieldViolation, InvalidArgument, No
 from services.common.paging import decode_token, encode_token, page_size
 from services.indicators import store
 from services.indicators.api.base import Context, ServicerBase, date_arg, invalid
+from services.indicators.domain.ranking import contradicted_rankings, contradiction_detail
 from services.indicators.domain.registry import (
     Designation,
     Recognition,
@@ -23,6 +24,7 @@ from services.indicators.domain.registry import (
     level_on,
 )
 from services.indicators.events import recognition_to_pb, stage_county_designated, stage_zone_recognized
+from services.indicators.store import rankings as ranking_store
 
 
 def zone_to_pb(zone: store.ZoneRow, as_of: date) -> pb.Zone:
@@ -171,6 +173,8 @@ class RegistryApi(ServicerBase):
 
         def work() -> tuple[store.ZoneRow, bool]:
             with transaction(self.engine) as conn:
+                # Checked and inserted under the zone's lock, which a ranking push takes too (PutRanking).
+                store.lock_zones(conn, [request.zone_code])
                 zone = store.get_zone(conn, request.zone_code)
                 if zone is None:
                     raise NotFound(f"zone {request.zone_code} not found")
@@ -182,6 +186,12 @@ class RegistryApi(ServicerBase):
                         f"zone {request.zone_code} already has a {existing.value} recognition on "
                         f"{recognized_on.isoformat()}",
                         [FieldViolation(("recognized_on",), "another level is recorded on this date")],
+                    )
+                placements = ranking_store.rank_history(conn, request.zone_code)
+                if found := contradicted_rankings(placements, [*zone.recognitions, recognition]):
+                    raise Conflict(
+                        contradiction_detail(zone.zone_code, recognition, found),
+                        [FieldViolation(("recognized_on",), c.describe(zone.zone_code)) for c in found],
                     )
                 store.add_recognition(conn, request.zone_code, recognition)
                 history = store.zone_recognitions(conn, request.zone_code)

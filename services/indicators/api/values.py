@@ -28,8 +28,11 @@ from services.indicators.domain.values import (
     MAX_BATCH_VALUES,
     MalformedBatch,
     ParsedBatch,
+    counterpart_keys,
     flag_duplicates,
+    flag_parts_exceeding_wholes,
     flag_unknown_zones,
+    part_whole_zones,
     plan,
     sorted_violations,
     year_problem,
@@ -113,6 +116,10 @@ def ingest(engine: Engine, batch: ParsedBatch, default_source: str) -> Ingested:
     with transaction(engine) as conn:
         zone_codes = batch.zone_codes
         flag_unknown_zones(batch, zone_codes - known_zones(conn, zone_codes))
+        # Parts against wholes, stored values included: under the locks of the zones whose parts or wholes the
+        # batch writes, which every such batch takes, so no batch committed meanwhile changes what is checked.
+        store.lock_zones(conn, part_whole_zones(batch.rows))
+        flag_parts_exceeding_wholes(batch, value_store.stored_values(conn, counterpart_keys(batch.rows)))
         invalid(sorted_violations(batch.violations))
         changes = plan(batch.rows, value_store.held_values(conn, batch.rows))
         batch_id = str(uuid.uuid4())

@@ -14,7 +14,6 @@ from services.common.errors import FieldViolation
 from services.indicators.domain.catalogue import RAW
 from services.indicators.domain.values import (
     MAX_BATCH_VALUES,
-    MAX_SOURCE_LENGTH,
     MAX_YEAR,
     MIN_YEAR,
     MalformedBatch,
@@ -77,13 +76,7 @@ def parse_csv(data: bytes, default_source: str) -> ParsedBatch:
             integral = _INTEGRAL.get(indicator)
             value, why_value = canonical_value(value_text.strip(), integral is True)
             year = _YEARS.get(year_text.strip())
-            if (
-                year is not None
-                and integral is not None
-                and zone_code
-                and not why_value
-                and len(source) <= MAX_SOURCE_LENGTH
-            ):
+            if year is not None and integral is not None and zone_code and not why_value and not source_problem(source):
                 rows.append(ValueRow((zone_code, indicator, year), value, source or default_source))
                 positions.append(line)
                 continue

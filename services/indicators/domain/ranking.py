@@ -13,6 +13,8 @@ from datetime import date
 
 from services.common.convert import ZoneLevel
 from services.common.errors import FieldViolation
+from services.indicators.domain.dated import end_of_year
+from services.indicators.domain.registry import Recognition, level_on
 from services.indicators.domain.values import MAX_YEAR, MIN_YEAR
 
 MAX_ENTRIES = 5_000
@@ -73,26 +75,67 @@ def check_year_ended(year: int, today: date) -> list[FieldViolation]:
     return []
 
 
+def level_problem(zone_code: str, year: int, level: ZoneLevel, actual: ZoneLevel | None) -> str:
+    """Why a zone of level `actual` on 31 December of `year` cannot be in that year's ranking of `level` ("" when
+    it can): national zones are ranked among national zones, provincial among provincial (clause 二十五). The one
+    rule behind both a ranking push (`check_zones`) and a recognition (`contradicted_rankings`)."""
+    if actual is level:
+        return ""
+    held = actual.value if actual else "not recognised"
+    return f"zone {zone_code} is {held} on {year}-12-31, not {level.value}"
+
+
 def check_zones(
     year: int, level: ZoneLevel, entries: list[RankEntry], levels: Mapping[str, ZoneLevel | None]
 ) -> list[FieldViolation]:
-    """Each zone must be registered and of the ranking's level at the end of the year (national zones are
-    ranked among national zones, provincial among provincial). `levels` holds every registered zone asked about."""
+    """Each zone must be registered and of the ranking's level at the end of the year (`level_problem`).
+    `levels` holds every registered zone asked about."""
     violations = []
     for i, entry in enumerate(entries):
         if entry.zone_code not in levels:
             violations.append(FieldViolation(("ranks", i, "zone_code"), f"unknown zone {entry.zone_code!r}"))
-            continue
-        actual = levels[entry.zone_code]
-        if actual is not level:
-            held = f"{actual.value}" if actual else "not recognised"
-            violations.append(
-                FieldViolation(
-                    ("ranks", i, "zone_code"),
-                    f"zone {entry.zone_code} is {held} on {year}-12-31, not {level.value}",
-                )
-            )
+        elif why := level_problem(entry.zone_code, year, level, levels[entry.zone_code]):
+            violations.append(FieldViolation(("ranks", i, "zone_code"), why))
     return violations
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A stored ranking of a zone that the zone's level timeline would break: the zone is `actual` (None: not
+    recognised) on 31 December of `year`, not of the ranking's `level`."""
+
+    year: int
+    level: ZoneLevel
+    rank: int
+    actual: ZoneLevel | None
+
+    def describe(self, zone_code: str) -> str:
+        why = level_problem(zone_code, self.year, self.level, self.actual)
+        return f"the {self.year} {self.level.value} ranking (rank {self.rank}): {why}"
+
+
+def contradicted_rankings(placements: Iterable[PastRank], recognitions: Iterable[Recognition]) -> list[Contradiction]:
+    """The zone's official rankings (`placements`, any year and level) that a recognition history would
+    contradict, by year: the check a ranking push makes (`level_problem`), made from the other side, so that a
+    recognition recorded later cannot break a ranking already stored."""
+    history = list(recognitions)
+    found = []
+    for p in sorted(placements, key=lambda p: (p.year, p.level.value)):
+        actual = level_on(history, end_of_year(p.year))
+        if actual is not p.level:
+            found.append(Contradiction(p.year, p.level, p.rank, actual))
+    return found
+
+
+def contradiction_detail(zone_code: str, recognition: Recognition, found: list[Contradiction]) -> str:
+    """The 409 detail of a recognition refused for the rankings it would contradict: each ranking named."""
+    what = f"a {recognition.level.value} recognition of zone {zone_code} on {recognition.recognized_on.isoformat()}"
+    rankings = "; ".join(c.describe(zone_code) for c in found)
+    return (
+        f"{what} would contradict {len(found)} stored official ranking{'s' if len(found) > 1 else ''}, "
+        f"in which a zone must have the ranking's level on 31 December: {rankings}. Nothing was recorded: correct "
+        f"the ranking first (drop the zone, or push it in the ranking of its level), then record the recognition"
+    )
 
 
 def effective_field_size(entries: Iterable[RankEntry], field_size: int) -> int:

@@ -9,6 +9,7 @@ from datetime import date
 
 from services.common.convert import ZoneLevel
 from services.common.errors import FieldViolation
+from services.common.text import name_problem
 
 COUNTY_CODE = re.compile(r"^\d{6}$")  # statistical division code (行政区划代码), e.g. 320706
 ZONE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -52,9 +53,7 @@ def check_zone_code(code: str, location: tuple[str | int, ...] = ("zone_code",))
 
 
 def check_name(name: str, location: tuple[str | int, ...] = ("name",)) -> list[FieldViolation]:
-    if name.strip() and len(name) <= 200:
-        return []
-    return [FieldViolation(location, "must be a non-blank name of at most 200 characters")]
+    return [FieldViolation(location, problem)] if (problem := name_problem(name)) else []
 
 
 def check_programme(programme: str) -> list[FieldViolation]:

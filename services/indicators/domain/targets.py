@@ -111,7 +111,10 @@ def evaluate(indicator: Indicator, values: Mapping[str, str], level: ZoneLevel |
         return Derived(indicator, None, target, "not_computable", how)
     if target is None:
         shown = f"{how} = {decimal_text(value)}"
-        return Derived(indicator, value, None, "not_computable", f"{shown}; no target: the zone has no level")
+        # API.md has three statuses; with no target the status cannot be decided, though the ratio can.
+        return Derived(
+            indicator, value, None, "not_computable", f"{shown}; no target: the zone has no level on {on.isoformat()}"
+        )
     rule = target.value
     shown = f"{how} = {shown_text(value, Fraction(rule.threshold))}"
     met = meets(value, rule)

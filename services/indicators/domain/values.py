@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from services.common.errors import FieldViolation
+from services.common.text import LINE_BREAKS_AND_TABS, control_character_problem
 from services.indicators.domain.catalogue import CATALOGUE, RAW, RAW_CODES
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -118,7 +119,9 @@ def year_problem(year: int) -> str:
 
 
 def source_problem(source: str) -> str:
-    return "" if len(source) <= MAX_SOURCE_LENGTH else f"at most {MAX_SOURCE_LENGTH} characters"
+    if len(source) > MAX_SOURCE_LENGTH:
+        return f"at most {MAX_SOURCE_LENGTH} characters"
+    return control_character_problem(source, LINE_BREAKS_AND_TABS)
 
 
 def flag_duplicates(batch: ParsedBatch) -> None:
@@ -147,6 +150,77 @@ def flag_unknown_zones(batch: ParsedBatch, unknown: set[str]) -> None:
                     (batch.where, position, "zone_code"), f"unknown zone {zone_code[:40]!r}; PUT /v1/zones first"
                 )
             )
+
+
+# Raw values counted within another (clause 三's shares): high-tech enterprises are among the above-designated-size
+# enterprises, high-tech industry output is part of above-designated-size industrial output. A part above its
+# whole is inconsistent data, whose share would read above 100% and "met"; equal (100%) is possible.
+PARTS_OF_WHOLES: tuple[tuple[str, str, str], ...] = (
+    (
+        "hitech_enterprises",
+        "above_scale_enterprises",
+        "high-tech enterprises are counted among the above-designated-size enterprises",
+    ),
+    (
+        "hitech_industry_output",
+        "above_scale_industrial_output",
+        "high-tech industry output is part of above-designated-size industrial output",
+    ),
+)
+_PAIRED = {code: pair for pair in PARTS_OF_WHOLES for code in pair[:2]}
+
+
+def _paired_rows(rows: Iterable[ValueRow]) -> dict[Key, int]:
+    """Each batch row of a part or a whole, by key → its index in the batch (the last one for a duplicate key)."""
+    return {row.key: index for index, row in enumerate(rows) if row.key[1] in _PAIRED}
+
+
+def part_whole_zones(rows: Iterable[ValueRow]) -> set[str]:
+    """The zones whose parts or wholes the batch pushes: each writer of them must hold them while it checks."""
+    return {key[0] for key in _paired_rows(rows)}
+
+
+def counterpart_keys(rows: Iterable[ValueRow]) -> set[Key]:
+    """The keys whose stored value the part/whole check needs: the other member of each pair a batch row belongs
+    to, when the batch does not push it too."""
+    pushed = _paired_rows(rows)
+    needed = set()
+    for zone_code, indicator, year in pushed:
+        part, whole, _ = _PAIRED[indicator]
+        other = (zone_code, whole if indicator == part else part, year)
+        if other not in pushed:
+            needed.add(other)
+    return needed
+
+
+def flag_parts_exceeding_wholes(batch: ParsedBatch, stored: Mapping[Key, str]) -> None:
+    """Flag each row of the batch that leaves a (zone, year) with a part above its whole, the batch applied over
+    the `stored` values (those of `counterpart_keys`). The message names both values and where each comes from;
+    correcting both means pushing both in one batch."""
+    pushed = _paired_rows(batch.rows)
+
+    def found(key: Key, row: int) -> tuple[str, str] | None:
+        """The value after the batch, and where it comes from as seen from batch row `row`."""
+        index = pushed.get(key)
+        if index is not None:
+            where = "this row" if index == row else batch.describe(batch.positions[index])
+            return batch.rows[index].value, where
+        held = stored.get(key)
+        return None if held is None else (held, "stored")
+
+    for (zone_code, indicator, year), row in pushed.items():
+        part, whole, why = _PAIRED[indicator]
+        part_value = found((zone_code, part, year), row)
+        whole_value = found((zone_code, whole, year), row)
+        if part_value is None or whole_value is None or Decimal(part_value[0]) <= Decimal(whole_value[0]):
+            continue
+        batch.violations.append(
+            FieldViolation(
+                (batch.where, batch.positions[row], "value"),
+                f"{part} {part_value[0]} ({part_value[1]}) is more than {whole} {whole_value[0]} "
+                f"({whole_value[1]}) for zone {zone_code} in {year}: {why}; to correct both, push both in one batch",
+            )
+        )
 
 
 def sorted_violations(violations: list[FieldViolation]) -> list[FieldViolation]:

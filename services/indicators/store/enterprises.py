@@ -53,17 +53,18 @@ def get_enterprises(conn: Connection, credit_codes: list[str]) -> dict[str, Ente
     }
 
 
-def upsert_enterprises(conn: Connection, records: list[EnterpriseRecord]) -> tuple[int, int]:
-    """(created, updated). A pushed certificate is added to the enterprise's certificates; one with the same
-    issue date as a held one corrects its number."""
+def upsert_enterprises(conn: Connection, records: list[EnterpriseRecord]) -> tuple[int, int, int]:
+    """(created, updated, unchanged). A pushed certificate is added to the enterprise's certificates; one with the
+    same issue date as a held one corrects its number. An enterprise pushed exactly as held is left untouched."""
     now = datetime.now(UTC)
     codes = [r.credit_code for r in records]
-    existing: set[str] = set()
+    existing: dict[str, tuple[object, ...]] = {}
     held: dict[tuple[str, object], str] = {}
+    e = enterprises.c
     for chunk in chunks(codes):
-        existing.update(
-            conn.execute(select(enterprises.c.credit_code).where(enterprises.c.credit_code.in_(chunk))).scalars()
-        )
+        held_rows = select(e.credit_code, e.name, e.zone_code, e.above_scale).where(e.credit_code.in_(chunk))
+        for row in conn.execute(held_rows):
+            existing[row.credit_code] = (row.name, row.zone_code, row.above_scale)
         for c in conn.execute(select(hitech_certificates).where(hitech_certificates.c.credit_code.in_(chunk))):
             held[(c.credit_code, c.issued_on)] = c.number
     rows = [
@@ -71,8 +72,14 @@ def upsert_enterprises(conn: Connection, records: list[EnterpriseRecord]) -> tup
         for r in records
     ]
     new = [{**row, "updated_at": now} for row in rows if row["credit_code"] not in existing]
+    certificate_news = {
+        r.credit_code for r in records for c in r.certificates if held.get((r.credit_code, c.issued_on)) != c.number
+    }
     changed = [
-        {**{f"b_{k}": v for k, v in row.items()}, "updated_at": now} for row in rows if row["credit_code"] in existing
+        {**{f"b_{k}": v for k, v in row.items()}, "updated_at": now}
+        for row in rows
+        if (code := str(row["credit_code"])) in existing
+        and (existing[code] != (row["name"], row["zone_code"], row["above_scale"]) or code in certificate_news)
     ]
     if new:
         conn.execute(enterprises.insert(), new)
@@ -109,4 +116,4 @@ def upsert_enterprises(conn: Connection, records: list[EnterpriseRecord]) -> tup
             .values(number=bindparam("b_number")),
             corrected,
         )
-    return len(new), len(changed)
+    return len(new), len(changed), len(rows) - len(new) - len(changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -89,6 +90,20 @@ def zones_recognitions(conn: Connection, zone_codes: list[str]) -> dict[str, lis
         for r in conn.execute(_RECOGNITIONS_OF_ZONES, {"zone_codes": chunk}):
             found[r.zone_code].append(Recognition(r.recognized_on, ZoneLevel(r.level)))
     return found
+
+
+def lock_zones(conn: Connection, zone_codes: Iterable[str]) -> None:
+    """Lock these zones' rows until the transaction ends, for writes whose check reads one zone's facts and whose
+    insert must not race another write to them: a recognition checked against the zone's rankings, a ranking
+    checked against its zones' recognitions, a batch of values checked against the values held. On PostgreSQL
+    (READ COMMITTED) each statement after the lock sees what the previous holder committed; codes are locked in
+    sorted order, so two writers never deadlock. SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already lets
+    one writer at a time in, so nothing is asked there."""
+    if conn.dialect.name == "sqlite":
+        return
+    for chunk in chunks(sorted(set(zone_codes))):
+        query = select(zones.c.zone_code).where(zones.c.zone_code.in_(chunk)).order_by(zones.c.zone_code)
+        conn.execute(query.with_for_update()).all()
 
 
 def get_zone(conn: Connection, zone_code: str) -> ZoneRow | None:

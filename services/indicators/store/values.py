@@ -50,6 +50,27 @@ def held_values(conn: Connection, rows: list[ValueRow]) -> dict[Key, Held]:
     return {key: held for key, held in found.items() if key in keys}
 
 
+def stored_values(conn: Connection, keys: set[Key]) -> dict[Key, str]:
+    """The current value of each of these keys that has one (e.g. the counterparts of a batch's rows that the
+    part/whole check needs), fetched by zone, indicator and year range, then narrowed to the keys."""
+    if not keys:
+        return {}
+    zone_codes = sorted({key[0] for key in keys})
+    indicators = sorted({key[1] for key in keys})
+    years = {key[2] for key in keys}
+    v = indicator_values.c
+    found: dict[Key, str] = {}
+    for chunk in chunks(zone_codes):
+        query = select(v.zone_code, v.indicator, v.year, v.value).where(
+            v.zone_code.in_(chunk), v.indicator.in_(indicators), v.year.between(min(years), max(years))
+        )
+        for r in conn.execute(query):
+            key = (r.zone_code, r.indicator, r.year)
+            if key in keys:
+                found[key] = r.value
+    return found
+
+
 def write_batch(
     conn: Connection, batch_id: str, source: str, request_id: str, received_at: datetime, accepted: int, plan: Plan
 ) -> None:

@@ -10,6 +10,7 @@ import re
 from datetime import date
 
 from services.common.errors import FieldViolation
+from services.common.text import name_problem
 from services.rewards.domain.parameters import POLICY_EFFECTIVE_FROM, SPECS
 from services.rewards.domain.rules import PROGRAMMES
 
@@ -40,9 +41,7 @@ def check_project_code(code: str, at: Location) -> list[FieldViolation]:
 
 
 def check_name(name: str, at: Location) -> list[FieldViolation]:
-    if name.strip() and len(name) <= 200:
-        return []
-    return [FieldViolation(at, "must be a non-blank name of at most 200 characters")]
+    return [FieldViolation(at, problem)] if (problem := name_problem(name)) else []
 
 
 def check_programme(programme: str, at: Location) -> list[FieldViolation]:

@@ -123,12 +123,13 @@ def work_permit_application(
     if talent_category not in TALENT_CATEGORIES:
         violations.append(FieldViolation(("talent_category",), f"must be one of {', '.join(TALENT_CATEGORIES)}"))
     if not CREDIT_CODE.fullmatch(employer_credit_code):
-        violations.append(
-            FieldViolation(
-                ("employer_credit_code",),
-                "must be an 18-character unified social credit code (digits and capitals, no I, O, S, V, Z)",
-            )
+        # The register's own wording for a code typed in lower case (POST /v1/enterprises:batch says the same).
+        hint = (
+            f"letters must be upper case: did you mean '{employer_credit_code.upper()}'?"
+            if CREDIT_CODE.fullmatch(employer_credit_code.upper())
+            else "must be an 18-character unified social credit code (digits and capitals, no I, O, S, V, Z)"
         )
+        violations.append(FieldViolation(("employer_credit_code",), hint))
     approval = _level(approval_authority_level, ("approval_authority_level",), tuple(AuthorityLevel), violations)
     _raise(violations)
     assert applied is not None and born is not None

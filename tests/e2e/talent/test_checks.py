@@ -176,6 +176,23 @@ def test_check_work_permit_mistyped_credit_code_is_422_at_the_field(
     assert decision_count(talent_platform) == before
 
 
+def test_check_work_permit_credit_code_in_lower_case_is_422_suggesting_the_capitals(
+    talent_api: httpx.Client, talent_platform: Platform
+) -> None:
+    before = decision_count(talent_platform)
+
+    reply = talent_api.post(WORK_PERMIT, json=work_permit(employer_credit_code=IN_NATIONAL_ZONE.lower()))
+
+    assert reply.status_code == 422
+    assert reply.json()["errors"] == [
+        {
+            "location": ["body", "employer_credit_code"],
+            "message": f"letters must be upper case: did you mean '{IN_NATIONAL_ZONE}'?",
+        }
+    ]
+    assert decision_count(talent_platform) == before
+
+
 @pytest.mark.parametrize(("issuer", "eligible"), [("city", False), ("provincial", True), ("national", False)], ids=str)
 def test_check_r_visa_letter_issuer_must_be_provincial(talent_api: httpx.Client, issuer: str, eligible: bool) -> None:
     reply = talent_api.post(R_VISA, json=r_visa(issuer))
@@ -279,24 +296,29 @@ def test_same_passport_links_decisions_and_name_alone_links_weakly(talent_api: h
     assert (anonymous["subject"], anonymous["subject_basis"]) == (None, None)
 
 
-def test_checks_and_decisions_need_talent_check_scope_rules_need_read(
+def test_checks_need_talent_check_scope_decisions_and_rules_either_scope(
     talent_platform: Platform, talent_api: httpx.Client
 ) -> None:
     decision = talent_api.post(R_VISA, json=r_visa()).json()["decision_id"]
     url = talent_platform.gateway_url
 
-    def call(key: str, method: str, path: str, body: Any = None) -> int:
-        return httpx.request(method, url + path, json=body, headers={"Authorization": f"Bearer {key}"}).status_code
+    def call(key: str, method: str, path: str, body: Any = None) -> httpx.Response:
+        return httpx.request(method, url + path, json=body, headers={"Authorization": f"Bearer {key}"})
 
     reader, checker = issue_key(talent_platform, "read"), issue_key(talent_platform, "talent:check")
+    writer = issue_key(talent_platform, "data:write")
 
-    assert call(reader, "POST", R_VISA, r_visa()) == 403
-    assert call(reader, "GET", f"/v1/talent/decisions/{decision}") == 403
-    assert call(reader, "GET", "/v1/talent/rules") == 200
-    assert call(checker, "POST", R_VISA, r_visa()) == 200
-    assert call(checker, "GET", f"/v1/talent/decisions/{decision}") == 200
-    assert call(checker, "GET", "/v1/talent/rules") == 403  # public policy, like /v1/policy/clauses: `read`
-    assert call(checker, "GET", "/v1/zones") == 403
+    assert call(reader, "POST", R_VISA, r_visa()).status_code == 403
+    # API.md: `read` is "everything readable"; a decision holds no personal value in clear.
+    assert call(reader, "GET", f"/v1/talent/decisions/{decision}").json()["decision_id"] == decision
+    assert call(reader, "GET", "/v1/talent/rules").status_code == 200
+    assert call(checker, "POST", R_VISA, r_visa()).status_code == 200
+    assert call(checker, "GET", f"/v1/talent/decisions/{decision}").json()["decision_id"] == decision
+    assert call(checker, "GET", "/v1/talent/rules").json()["rules"]
+    assert call(checker, "GET", "/v1/zones").status_code == 403
+    refused = call(writer, "GET", "/v1/talent/rules")
+    assert refused.status_code == 403
+    assert "none of the scopes `read`, `talent:check`" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -524,17 +524,21 @@ class UpsertEnterprisesResponse(_message.Message):
 
     CREATED_FIELD_NUMBER: _builtins.int
     UPDATED_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
     created: _builtins.int
     updated: _builtins.int
+    unchanged: _builtins.int
+    """Added: pushed exactly as held (fields and certificates), so left untouched."""
     def __init__(
         self,
         *,
         created: _builtins.int = ...,
         updated: _builtins.int = ...,
+        unchanged: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "updated", b"updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

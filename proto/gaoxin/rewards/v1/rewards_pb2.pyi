@@ -40,6 +40,37 @@ AWARD_STATUS_GRANTED: AwardStatus.ValueType  # 1
 AWARD_STATUS_REVOKED: AwardStatus.ValueType  # 2
 Global___AwardStatus: _TypeAlias = AwardStatus  # noqa: Y015
 
+class _RecordedFacts:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RecordedFactsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordedFacts.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RECORDED_FACTS_UNSPECIFIED: _RecordedFacts.ValueType  # 0
+    """as INCLUDE"""
+    RECORDED_FACTS_INCLUDE: _RecordedFacts.ValueType  # 1
+    """The facts recorded for the beneficiaries the hypothetical facts concern, with the hypothetical facts applied
+    as a real push would apply them, judged against the ledger: what the push would really do.
+    """
+    RECORDED_FACTS_IGNORE: _RecordedFacts.ValueType  # 2
+    """The hypothetical facts alone, as if nothing were recorded; the ledger is not consulted."""
+
+class RecordedFacts(_RecordedFacts, metaclass=_RecordedFactsEnumTypeWrapper):
+    """-------------------------------------------------------------------------------------------- simulation
+
+    Whether a simulation applies the hypothetical facts on top of the facts the service has recorded.
+    """
+
+RECORDED_FACTS_UNSPECIFIED: RecordedFacts.ValueType  # 0
+"""as INCLUDE"""
+RECORDED_FACTS_INCLUDE: RecordedFacts.ValueType  # 1
+"""The facts recorded for the beneficiaries the hypothetical facts concern, with the hypothetical facts applied
+as a real push would apply them, judged against the ledger: what the push would really do.
+"""
+RECORDED_FACTS_IGNORE: RecordedFacts.ValueType  # 2
+"""The hypothetical facts alone, as if nothing were recorded; the ledger is not consulted."""
+Global___RecordedFacts: _TypeAlias = RecordedFacts  # noqa: Y015
+
 @_typing.final
 class Beneficiary(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -618,8 +649,6 @@ Global___ParameterValue: _TypeAlias = ParameterValue  # noqa: Y015
 
 @_typing.final
 class SimulateAwardsRequest(_message.Message):
-    """-------------------------------------------------------------------------------------------- simulation"""
-
     DESCRIPTOR: _descriptor.Descriptor
 
     RECOGNITIONS_FIELD_NUMBER: _builtins.int
@@ -627,14 +656,22 @@ class SimulateAwardsRequest(_message.Message):
     RANKINGS_FIELD_NUMBER: _builtins.int
     TALENT_PROJECTS_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
+    RECORDED_FACTS_FIELD_NUMBER: _builtins.int
+    recorded_facts: Global___RecordedFacts.ValueType
     @_builtins.property
     def recognitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecognitionFact]: ...
     @_builtins.property
     def designations(self) -> _containers.RepeatedCompositeFieldContainer[Global___DesignationFact]: ...
     @_builtins.property
-    def rankings(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankingFact]: ...
+    def rankings(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankingFact]:
+        """Each replaces the recorded ranking of its year and level (a zone ranked there before and absent here is
+        dropped from it), as PUT /v1/evaluations/{year}/rankings/{level} does.
+        """
+
     @_builtins.property
-    def talent_projects(self) -> _containers.RepeatedCompositeFieldContainer[Global___TalentProject]: ...
+    def talent_projects(self) -> _containers.RepeatedCompositeFieldContainer[Global___TalentProject]:
+        """Each replaces a recorded project of the same project_code."""
+
     @_builtins.property
     def parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParameterValue]:
         """Hypothetical parameter versions, layered over the recorded ones for this simulation only."""
@@ -647,14 +684,43 @@ class SimulateAwardsRequest(_message.Message):
         rankings: _abc.Iterable[Global___RankingFact] | None = ...,
         talent_projects: _abc.Iterable[Global___TalentProject] | None = ...,
         parameters: _abc.Iterable[Global___ParameterValue] | None = ...,
+        recorded_facts: Global___RecordedFacts.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["designations", b"designations", "parameters", b"parameters", "rankings", b"rankings", "recognitions", b"recognitions", "talent_projects", b"talent_projects"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["designations", b"designations", "parameters", b"parameters", "rankings", b"rankings", "recognitions", b"recognitions", "recorded_facts", b"recorded_facts", "talent_projects", b"talent_projects"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SimulateAwardsRequest: _TypeAlias = SimulateAwardsRequest  # noqa: Y015
+
+@_typing.final
+class SimulatedRevocation(_message.Message):
+    """A granted award of the ledger that the simulated facts would no longer support."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AWARD_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """the revocation reason the ledger would record"""
+    @_builtins.property
+    def award(self) -> Global___Award:
+        """as the ledger holds it now"""
+
+    def __init__(
+        self,
+        *,
+        award: Global___Award | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["award", b"award"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["award", b"award", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimulatedRevocation: _TypeAlias = SimulatedRevocation  # noqa: Y015
 
 @_typing.final
 class SimulateAwardsResponse(_message.Message):
@@ -662,19 +728,30 @@ class SimulateAwardsResponse(_message.Message):
 
     AWARDS_FIELD_NUMBER: _builtins.int
     REFUSALS_FIELD_NUMBER: _builtins.int
+    REVOCATIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def awards(self) -> _containers.RepeatedCompositeFieldContainer[Global___Award]: ...
+    def awards(self) -> _containers.RepeatedCompositeFieldContainer[Global___Award]:
+        """Every award the rules give the beneficiaries concerned. One the ledger already holds (same rule,
+        beneficiary, basis key and basis) is the ledger's award: award_id set, status GRANTED. One it would grant
+        has award_id "" and status UNSPECIFIED. With RECORDED_FACTS_IGNORE every award is of the second kind.
+        """
+
     @_builtins.property
     def refusals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refusal]: ...
+    @_builtins.property
+    def revocations(self) -> _containers.RepeatedCompositeFieldContainer[Global___SimulatedRevocation]:
+        """Empty with RECORDED_FACTS_IGNORE."""
+
     def __init__(
         self,
         *,
         awards: _abc.Iterable[Global___Award] | None = ...,
         refusals: _abc.Iterable[Global___Refusal] | None = ...,
+        revocations: _abc.Iterable[Global___SimulatedRevocation] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["awards", b"awards", "refusals", b"refusals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awards", b"awards", "refusals", b"refusals", "revocations", b"revocations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

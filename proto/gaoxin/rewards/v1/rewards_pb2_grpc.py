@@ -88,7 +88,8 @@ class RewardsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SimulateAwards(self, request, context):
-        """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing.
+        """The awards hypothetical facts would produce, with the same explanations as real ones, by default on top of the
+        recorded facts and against the ledger (what pushing them would grant and revoke); stores nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

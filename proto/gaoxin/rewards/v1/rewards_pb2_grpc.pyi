@@ -35,7 +35,9 @@ class RewardsServiceStub:
     SummarizeAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.SummarizeAwardsRequest, _rewards_pb2.AwardSummary]
     """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
     SimulateAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.SimulateAwardsRequest, _rewards_pb2.SimulateAwardsResponse]
-    """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing."""
+    """The awards hypothetical facts would produce, with the same explanations as real ones, by default on top of the
+    recorded facts and against the ledger (what pushing them would grant and revoke); stores nothing.
+    """
     ListRewardRules: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.ListRewardRulesRequest, _rewards_pb2.ListRewardRulesResponse]
     """Every rule with its clause and parameters (all versions), and whether it can grant on a date."""
     AddRewardParameter: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.AddRewardParameterRequest, _rewards_pb2.AddRewardParameterResponse]
@@ -55,7 +57,9 @@ class RewardsServiceAsyncStub(RewardsServiceStub):
     SummarizeAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.SummarizeAwardsRequest, _rewards_pb2.AwardSummary]  # type: ignore[assignment]
     """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
     SimulateAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.SimulateAwardsRequest, _rewards_pb2.SimulateAwardsResponse]  # type: ignore[assignment]
-    """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing."""
+    """The awards hypothetical facts would produce, with the same explanations as real ones, by default on top of the
+    recorded facts and against the ledger (what pushing them would grant and revoke); stores nothing.
+    """
     ListRewardRules: _aio.UnaryUnaryMultiCallable[_rewards_pb2.ListRewardRulesRequest, _rewards_pb2.ListRewardRulesResponse]  # type: ignore[assignment]
     """Every rule with its clause and parameters (all versions), and whether it can grant on a date."""
     AddRewardParameter: _aio.UnaryUnaryMultiCallable[_rewards_pb2.AddRewardParameterRequest, _rewards_pb2.AddRewardParameterResponse]  # type: ignore[assignment]
@@ -90,7 +94,9 @@ class RewardsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rewards_pb2.SimulateAwardsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rewards_pb2.SimulateAwardsResponse, _abc.Awaitable[_rewards_pb2.SimulateAwardsResponse]]:
-        """The awards hypothetical facts would produce, with the same explanations as real ones; stores nothing."""
+        """The awards hypothetical facts would produce, with the same explanations as real ones, by default on top of the
+        recorded facts and against the ledger (what pushing them would grant and revoke); stores nothing.
+        """
 
     @_abc_1.abstractmethod
     def ListRewardRules(
