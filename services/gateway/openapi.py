@@ -142,11 +142,15 @@ def _uses(dependant: Dependant, call: object) -> bool:
 
 def any_scope_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of the operations that admit a key holding any one of their scopes (`authenticate_any`)."""
+    # Through FastAPI's route contexts: it keeps included routers wrapped in `app.routes` (0.165), where a plain
+    # `isinstance(route, APIRoute)` finds none of the API's operations.
     return {
-        (route.path_format, method.lower())
-        for route in app.routes
-        if isinstance(route, APIRoute) and _uses(route.dependant, authenticate_any)
-        for method in route.methods or ()
+        (context.path_format, method.lower())
+        for context in iter_route_contexts(app.routes)
+        if context.path_format is not None
+        and isinstance(route := context.original_route, APIRoute)
+        and _uses(route.dependant, authenticate_any)
+        for method in context.methods or ()
     }
 
 

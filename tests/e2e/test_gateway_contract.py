@@ -512,3 +512,11 @@ def test_readyz_metrics_and_openapi(api: httpx.Client, platform: Platform) -> No
     spec = api.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert {"/v1/zones/{zone_code}", "/v1/zones/{zone_code}/recognitions", "/v1/awards"} <= set(spec["paths"])
+
+
+def test_an_operation_any_of_whose_scopes_admits_a_key_declares_them_as_alternatives(api: httpx.Client) -> None:
+    # OpenAPI ORs the entries of `security` and ANDs the scopes within one: ["read", "talent:check"] in one entry
+    # would say a key needs both.
+    spec = api.get("/openapi.json").json()
+    for path in ("/v1/talent/rules", "/v1/talent/decisions/{decision_id}"):
+        assert spec["paths"][path]["get"]["security"] == [{"HTTPBearer": ["read"]}, {"HTTPBearer": ["talent:check"]}]
