@@ -41,7 +41,7 @@ def canonical_body(body: bytes, content_type: str) -> bytes:
         content = json.loads(
             body, parse_float=Decimal, object_pairs_hook=lambda pairs: tuple(sorted(dict(pairs).items()))
         )
-    except ValueError:
+    except (ValueError, ArithmeticError):  # ArithmeticError: a number with an exponent beyond what Decimal holds
         return body  # refused as malformed anyway, and then stores nothing
     return repr(content).encode()
 

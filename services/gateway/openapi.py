@@ -6,13 +6,16 @@ for validation, auth, quotas, conflicts and backend failures, so each operation 
 
 from __future__ import annotations
 
+import inspect
+from types import CodeType, FunctionType
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from services.gateway import idempotency
 from services.gateway.deps import authenticate_any
 from services.gateway.problems import PROBLEM_JSON, TITLES
 
@@ -43,6 +46,37 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
+# The `Idempotency-Key` request header and `Idempotent-Replayed` response header of every operation whose handler
+# goes through `idempotency.idempotent`, found from the handler's code (see `uses_idempotency`), so a route that
+# starts or stops using it is documented accordingly without anyone remembering a marker.
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Stripe semantics, scoped per API key and kept 24 hours: the same key with the same request replays the "
+        f"first answer (its status and body, with `{idempotency.REPLAYED_HEADER}: true`); the same key with "
+        "another request is 422 `idempotency_key_mismatch`; while the first is still running, 409 "
+        "`idempotency_key_in_use`. A request refused as invalid stores nothing and can be retried under the key. "
+        "Outside 1 to 255 characters: 400 `bad_idempotency_key`."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+IDEMPOTENT_REPLAYED_HEADER: dict[str, Any] = {
+    "description": "`true` on an answer replayed for a repeated `Idempotency-Key`; absent otherwise",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+# Statuses a replay may answer with: the first answer's, when it was a success or one of these problems.
+REPLAYED_PROBLEMS = idempotency.REPLAYABLE_PROBLEMS
+# For a route whose answers say where the resource they show lives: put on those responses, e.g.
+# `responses={200: {"description": "...", "headers": CONTENT_LOCATION_HEADER}}` (a replay repeats it too).
+CONTENT_LOCATION_HEADER: dict[str, Any] = {
+    "Content-Location": {
+        "description": "the address of the resource this answer shows (GET it there later)",
+        "schema": {"type": "string", "format": "uri-reference"},
+    }
+}
+
 
 def _problem(status: int) -> dict[str, Any]:
     return {
@@ -64,17 +98,59 @@ def problem_statuses(path: str, method: str, secured: bool, has_body: bool = Fal
     return sorted(statuses)
 
 
+def uses_idempotency(endpoint: Any) -> bool:
+    """Whether a route handler calls `idempotency.idempotent`, directly or through gateway functions it calls by
+    name (the talent checks' `_check`), its nested functions (`produce`) included."""
+    seen: set[int] = set()
+
+    def calls(function: FunctionType) -> bool:
+        if id(function) in seen:
+            return False
+        seen.add(id(function))
+        names: set[str] = set()
+        codes: list[CodeType] = [function.__code__]
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            codes += [const for const in code.co_consts if isinstance(const, CodeType)]
+        for name in names:
+            target = function.__globals__.get(name)
+            if target is idempotency.idempotent:
+                return True
+            if (
+                isinstance(target, FunctionType)
+                and target.__module__.startswith("services.gateway")
+                and calls(inspect.unwrap(target))  # type: ignore[arg-type]
+            ):
+                return True
+        return False
+
+    function = inspect.unwrap(endpoint)
+    return isinstance(function, FunctionType) and calls(function)
+
+
+def _declare_idempotency(operation: dict[str, Any]) -> None:
+    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2") or (status.isdigit() and int(status) in REPLAYED_PROBLEMS):
+            response.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = IDEMPOTENT_REPLAYED_HEADER
+
+
 def _uses(dependant: Dependant, call: object) -> bool:
     return dependant.call is call or any(_uses(d, call) for d in dependant.dependencies)
 
 
 def any_scope_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of the operations that admit a key holding any one of their scopes (`authenticate_any`)."""
+    # Through FastAPI's route contexts: it keeps included routers wrapped in `app.routes` (0.165), where a plain
+    # `isinstance(route, APIRoute)` finds none of the API's operations.
     return {
-        (route.path_format, method.lower())
-        for route in app.routes
-        if isinstance(route, APIRoute) and _uses(route.dependant, authenticate_any)
-        for method in route.methods or ()
+        (context.path_format, method.lower())
+        for context in iter_route_contexts(app.routes)
+        if context.path_format is not None
+        and isinstance(route := context.original_route, APIRoute)
+        and _uses(route.dependant, authenticate_any)
+        for method in context.methods or ()
     }
 
 
@@ -93,6 +169,13 @@ def install(app: FastAPI) -> None:
         components["Problem"] = PROBLEM_SCHEMA
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        # Through FastAPI's route contexts: it keeps included routers wrapped in `app.routes` (0.165).
+        idempotent = {
+            (route.path_format, method.lower())
+            for route in iter_route_contexts(app.routes)
+            if route.endpoint is not None and uses_idempotency(route.endpoint)
+            for method in route.methods or ()
+        }
         any_scope = any_scope_operations(app)
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
@@ -108,6 +191,12 @@ def install(app: FastAPI) -> None:
                 statuses = problem_statuses(path, method, "security" in operation, "requestBody" in operation)
                 for status in statuses:
                     responses[str(status)] = _problem(status)
+                for status, response in responses.items():
+                    # Errors a route declares itself (415, say) are problems like the others.
+                    if status.isdigit() and int(status) in TITLES and "content" not in response:
+                        response["content"] = _problem(int(status))["content"]
+                if (path, method) in idempotent:
+                    _declare_idempotency(operation)
         app.openapi_schema = schema
         return schema
 

@@ -331,19 +331,25 @@ class ValueRevisions(BaseModel):
 # --- evaluations (clauses 二十五, 二十六) -------------------------------------------------------------------------
 
 
+# The gateway bounds these only so they fit the int32 of the gRPC contract, and the indicators service checks the
+# rest, so that one 422 names every bad row (a rank of 0 and an unknown zone together); the document declares
+# what the service accepts (`json_schema_extra`), not the looser int32 range.
 class RankIn(Strict):
     zone_code: str = Field(max_length=64)
-    rank: StrictInt = Field(ge=-(2**31), le=2**31 - 1, description="positive; unique in the ranking")
+    rank: StrictInt = Field(
+        ge=-(2**31), le=2**31 - 1, json_schema_extra={"minimum": 1}, description="positive; unique in the ranking"
+    )
 
 
 class RankingIn(Strict):
-    ranks: list[RankIn] = Field(max_length=5_000)
+    ranks: list[RankIn] = Field(max_length=5_000, json_schema_extra={"minItems": 1})
     field_size: StrictInt | None = Field(
         None,
         ge=-(2**31),
         le=2**31 - 1,
-        description="how many zones the official ranking ranks in all (e.g. 178 national zones); "
-        "default: the largest rank. Clause 二十六's shares are taken of it.",
+        json_schema_extra={"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, {"type": "null"}]},
+        description="how many zones the official ranking ranks in all (e.g. 178 national zones), at least the "
+        "largest rank; absent, null or 0: the largest rank. Clause 二十六's shares are taken of it.",
     )
 
 
@@ -407,7 +413,8 @@ class PastRank(BaseModel):
 
 class RankHistory(BaseModel):
     zone_code: str
-    items: list[PastRank] = Field(description="every official rank, oldest first")
+    items: list[PastRank] = Field(description="the zone's official ranks, oldest first")
+    next_page_token: str | None
 
 
 # --- Talent (clause 五) -----------------------------------------------------------------------------------------
@@ -643,7 +650,7 @@ class DesignationFactIn(Strict):
 
 class SimulatedRankIn(Strict):
     zone_code: ZoneCode
-    rank: StrictInt = Field(ge=1, le=1_000_000)
+    rank: StrictInt = Field(ge=1, le=2**31 - 1, description="positive, as in a pushed ranking")
 
 
 class RankingFactIn(Strict):

@@ -37,7 +37,8 @@ def test_ranking_reads_back_with_historical_best_and_advance(api: httpx.Client) 
     a, b = (create_recognised_zone(api, "K", "provincial", HISTORY_RECOGNITION) for _ in range(2))
     first, second, third = history_years(3)
     assert put_ranking(api, first, "provincial", {a: 9, b: 4}).status_code == 201
-    assert put_ranking(api, second, "provincial", {a: 12}).status_code == 201
+    # field_size 0, like null or absent, is the largest rank.
+    assert put_ranking(api, second, "provincial", {a: 12}, field_size=0).json()["field_size"] == 12
 
     reply = put_ranking(api, third, "provincial", {a: 5, b: 6})
 
@@ -51,8 +52,16 @@ def test_ranking_reads_back_with_historical_best_and_advance(api: httpx.Client) 
     ranks = {r["zone_code"]: r for r in read["ranks"]}
     assert (ranks[a]["rank"], ranks[a]["historical_best"], ranks[a]["advance"]) == (5, 9, 4)
     assert (ranks[b]["rank"], ranks[b]["historical_best"], ranks[b]["advance"]) == (6, 4, -2)
-    history = api.get(f"/v1/zones/{a}/ranks").json()["items"]
-    assert [(h["year"], h["rank"]) for h in history] == [(first, 9), (second, 12), (third, 5)]
+    history = api.get(f"/v1/zones/{a}/ranks").json()
+    assert [(h["year"], h["rank"]) for h in history["items"]] == [(first, 9), (second, 12), (third, 5)]
+    assert history["next_page_token"] is None
+    # Paged like every list: two, then the last one, then no token; a bad token or page_size 0 is a 422.
+    one = api.get(f"/v1/zones/{a}/ranks", params={"page_size": 2}).json()
+    two = api.get(f"/v1/zones/{a}/ranks", params={"page_size": 2, "page_token": one["next_page_token"]}).json()
+    assert [h["year"] for h in one["items"]] == [first, second] and one["next_page_token"]
+    assert (two["items"], two["next_page_token"]) == (history["items"][2:], None)
+    for params in ({"page_size": 0}, {"page_token": "WzFd"}):
+        assert api.get(f"/v1/zones/{a}/ranks", params=params).status_code == 422
 
 
 def test_historical_best_compares_ranks_of_the_same_level_only(api: httpx.Client) -> None:
@@ -289,3 +298,44 @@ def test_numbers_beyond_the_grpc_contract_are_422_not_500(api: httpx.Client) -> 
     assert (huge_year.status_code, huge_year.json()["errors"][0]["location"]) == (422, ["path", "year"])
     assert (huge_rank.status_code, huge_rank.json()["errors"][0]["location"]) == (422, ["body", "ranks", 0, "rank"])
     assert (huge_query.status_code, huge_query.json()["errors"][0]["location"]) == (422, ["query", "year"])
+
+
+def test_years_outside_2000_to_2100_are_422_at_the_year_as_the_document_declares(api: httpx.Client) -> None:
+    zone = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
+    spec = api.get("/openapi.json").json()
+    reads = {
+        "/v1/evaluations/{year}/rankings/{level}": ("path", "/v1/evaluations/{year}/rankings/national"),
+        "/v1/evaluations/{year}/consequences/{level}": ("path", "/v1/evaluations/{year}/consequences/national"),
+        "/v1/zones/{zone_code}/indicators": ("query", f"/v1/zones/{zone}/indicators"),
+        "/v1/zones/{zone_code}/indicators/{indicator}/revisions": (
+            "query",
+            f"/v1/zones/{zone}/indicators/gdp/revisions",
+        ),
+    }
+    for template, (where, path) in reads.items():
+        [declared] = [p["schema"] for p in spec["paths"][template]["get"]["parameters"] if p["name"] == "year"]
+        assert (declared["minimum"], declared["maximum"]) == (2000, 2100), template
+        for year in (1999, 2101):
+            url = path.replace("{year}", str(year)) if where == "path" else path
+            reply = api.get(url, params={"year": year} if where == "query" else None)
+            assert (reply.status_code, reply.headers["content-type"]) == (422, "application/problem+json"), url
+            assert [e["location"] for e in reply.json()["errors"]] == [[where, "year"]], url
+        inside = api.get(path.replace("{year}", "2000"), params={"year": 2000} if where == "query" else None)
+        assert inside.status_code in (200, 404), (template, inside.text)  # in range: answered on the facts
+    assert put_ranking(api, 1999, "national", {zone: 1}).json()["errors"][0]["location"] == ["path", "year"]
+
+
+def test_the_document_declares_the_ranking_bounds_the_service_keeps(api: httpx.Client) -> None:
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    zone = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
+
+    rank = schemas["RankIn"]["properties"]["rank"]
+    assert (rank["minimum"], rank["maximum"]) == (1, 2**31 - 1)
+    assert schemas["SimulatedRankIn"]["properties"]["rank"]["maximum"] == 2**31 - 1  # as a push takes
+    assert schemas["RankingIn"]["properties"]["ranks"]["minItems"] == 1
+    assert [s.get("minimum") for s in schemas["RankingIn"]["properties"]["field_size"]["anyOf"]] == [0, None]
+    # Refused, so nothing is stored in this year (2019 is shared by name).
+    empty = put_ranking(api, 2019, "national", {})
+    negative = put_ranking(api, 2019, "national", {zone: 1}, field_size=-1)
+    assert [e["location"] for e in empty.json()["errors"]] == [["body", "ranks"]]
+    assert [e["location"] for e in negative.json()["errors"]] == [["body", "field_size"]]

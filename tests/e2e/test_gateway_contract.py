@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import secrets
+from pathlib import Path
 
 import httpx
 import pytest
@@ -189,6 +191,113 @@ def test_idempotency_key_replays_first_response_and_refuses_other_body(api: http
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
 
 
+ROUTES = Path(__file__).parents[2] / "services" / "gateway" / "routes"
+
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def calls_idempotent(function: Function, functions: dict[str, Function], seen: set[str]) -> bool:
+    names = {
+        node.func.id for node in ast.walk(function) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    if "idempotent" in names:
+        return True
+    return any(calls_idempotent(functions[n], functions, seen | {n}) for n in names - seen if n in functions)
+
+
+def routes_calling_idempotent() -> set[tuple[str, str]]:
+    """(METHOD, path) of every route whose handler calls `idempotent(...)`, directly or through functions of its
+    module it calls (the talent checks' `_check`), read from the route modules' source: independently of how the
+    gateway finds them for its document."""
+    found: set[tuple[str, str]] = set()
+    for module in ROUTES.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        functions: dict[str, Function] = {n.name: n for n in tree.body if isinstance(n, Function)}
+        prefix = next(
+            (
+                keyword.value.value
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "APIRouter"
+                for keyword in node.keywords
+                if keyword.arg == "prefix" and isinstance(keyword.value, ast.Constant)
+                if isinstance(keyword.value.value, str)
+            ),
+            "",
+        )
+
+        for function in functions.values():
+            for decorator in function.decorator_list:
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr in {"get", "put", "post", "patch", "delete"}
+                    and calls_idempotent(function, functions, {function.name})
+                ):
+                    path = decorator.args[0]
+                    assert isinstance(path, ast.Constant) and isinstance(path.value, str), function.name
+                    found.add((decorator.func.attr.upper(), f"{prefix}{path.value}"))
+    return found
+
+
+def test_the_operations_declaring_idempotency_key_are_exactly_the_routes_that_honour_it(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    declaring = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation.get("parameters", []))
+    }
+
+    calling = routes_calling_idempotent()
+    assert declaring == calling
+    assert {("PUT", "/v1/zones/{zone_code}"), ("POST", "/v1/talent/r-visa:check")} <= calling  # the scan sees both
+    for method, path in declaring:
+        operation = spec["paths"][path][method.lower()]
+        [parameter] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert (parameter["required"], parameter["schema"]["maxLength"]) == (False, 255)
+        for status, response in operation["responses"].items():
+            replayable = status.startswith("2") or status in ("404", "409")
+            assert ("Idempotent-Replayed" in response.get("headers", {})) == replayable, (method, path, status)
+
+
+def test_an_operation_declaring_idempotency_key_replays_and_one_not_declaring_it_does_not(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    county = f"{secrets.randbelow(900_000) + 100_000}"
+    key = {"Idempotency-Key": f"county-{county}-{secrets.token_hex(4)}"}
+
+    first = api.put(f"/v1/counties/{county}", json={"name": "幂等区"}, headers=key)
+    replay = api.put(f"/v1/counties/{county}", json={"name": "幂等区"}, headers=key)
+    other = api.put(f"/v1/counties/{county}", json={"name": "别的区"}, headers=key)
+    simulated = [api.post("/v1/awards:simulate", json={}, headers=key) for _ in range(2)]
+
+    declared = spec["paths"]["/v1/counties/{county_code}"]["put"]
+    assert "Idempotent-Replayed" in declared["responses"][str(first.status_code)]["headers"]
+    assert (replay.status_code, replay.json(), replay.headers["idempotent-replayed"]) == (
+        first.status_code,
+        first.json(),
+        "true",
+    )
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_mismatch")
+    simulate = spec["paths"]["/v1/awards:simulate"]["post"]
+    assert all(p["name"] != "Idempotency-Key" for p in simulate.get("parameters", []))
+    assert [(r.status_code, "idempotent-replayed" in r.headers) for r in simulated] == [(200, False), (200, False)]
+
+
+def test_problems_a_route_declares_itself_are_documented_as_problem_json(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    unsupported = spec["paths"]["/v1/indicator-values:batch"]["post"]["responses"]["415"]
+    reply = api.post("/v1/indicator-values:batch", content=b"<values/>", headers={"Content-Type": "application/xml"})
+
+    assert reply.status_code == 415 and reply.headers["content-type"] == PROBLEM
+    assert unsupported["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    assert list(response.get("content", {})) == [PROBLEM], (method, path, status)
+
+
 def test_failed_validation_stores_no_idempotency_record(api: httpx.Client) -> None:
     zone = unique_zone_code("I")
     create_zone(api, zone)
@@ -283,6 +392,33 @@ def test_zone_list_pages_with_tokens(api: httpx.Client) -> None:
     assert not {z["zone_code"] for z in first["items"]} & {z["zone_code"] for z in second["items"]}
 
 
+def walk_pages(api: httpx.Client, path: str, page_size: int) -> tuple[list[dict[str, object]], int]:
+    """Every item of a list, following its tokens from the first page to the null one; and how many pages."""
+    items, token, pages = [], None, 0
+    while True:
+        reply = api.get(path, params={"page_size": page_size, **({"page_token": token} if token else {})})
+        assert reply.status_code == 200, reply.text
+        page = reply.json()
+        assert len(page["items"]) <= page_size
+        items += page["items"]
+        pages, token = pages + 1, page["next_page_token"]
+        if token is None:
+            return items, pages
+
+
+def test_indicator_catalogue_pages_like_every_list(api: httpx.Client) -> None:
+    everything = api.get("/v1/indicators").json()
+    codes = [i["code"] for i in everything["items"]]
+    assert everything["next_page_token"] is None and len(codes) == len(set(codes)) >= 3
+
+    walked, pages = walk_pages(api, "/v1/indicators", 2)
+
+    assert [i["code"] for i in walked] == codes  # each once, in catalogue order
+    assert pages == (len(codes) + 1) // 2
+    assert api.get("/v1/indicators", params={"page_size": 5000}).json()["items"] == everything["items"]  # capped
+    assert api.get("/v1/indicators", params={"page_size": 0}).status_code == 422
+
+
 @pytest.mark.parametrize(
     ("path", "ident", "body"),
     [
@@ -335,11 +471,15 @@ def test_every_list_refuses_a_bad_page_token_at_its_query_location(api: httpx.Cl
         "/v1/keys",
         "/v1/webhooks",
         "/v1/webhooks/{webhook_id}/deliveries",
+        "/v1/indicators",
+        "/v1/zones/{zone_code}/ranks",
     } <= set(lists)
     webhook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["talent.decision_recorded"]})
     assert webhook.status_code == 201, webhook.text
     webhook_id = api.delete(f"/v1/webhooks/{webhook.json()['webhook_id']}").json()["webhook_id"]  # kept, disabled
-    filled = {"{webhook_id}": webhook_id}
+    zone = unique_zone_code("T")
+    create_zone(api, zone)
+    filled = {"{webhook_id}": webhook_id, "{zone_code}": zone}
 
     for template in lists:
         path = template
@@ -372,3 +512,11 @@ def test_readyz_metrics_and_openapi(api: httpx.Client, platform: Platform) -> No
     spec = api.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert {"/v1/zones/{zone_code}", "/v1/zones/{zone_code}/recognitions", "/v1/awards"} <= set(spec["paths"])
+
+
+def test_an_operation_any_of_whose_scopes_admits_a_key_declares_them_as_alternatives(api: httpx.Client) -> None:
+    # OpenAPI ORs the entries of `security` and ANDs the scopes within one: ["read", "talent:check"] in one entry
+    # would say a key needs both.
+    spec = api.get("/openapi.json").json()
+    for path in ("/v1/talent/rules", "/v1/talent/decisions/{decision_id}"):
+        assert spec["paths"][path]["get"]["security"] == [{"HTTPBearer": ["read"]}, {"HTTPBearer": ["talent:check"]}]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from services.gateway.domain.audit import GENESIS, AuditEntry, entry_hash, first
 from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.domain.webhooks import new_secret, retry_delay, secret_problem, sign, target_problem
 from services.gateway.problems import preferred_language
+from services.gateway.routes.webhooks import SECRET_SCHEMA
 
 
 def test_quota_counts_down_then_refuses_until_the_window_ends() -> None:
@@ -122,3 +124,13 @@ def test_audit_entry_hash_is_pinned() -> None:
 )
 def test_accept_language_picks_chinese_only_when_preferred(header: str, language: str) -> None:
     assert preferred_language(header) == language
+
+
+def test_the_documented_secret_schema_admits_every_secret_the_server_accepts() -> None:
+    pattern, shortest = re.compile(SECRET_SCHEMA["pattern"]), SECRET_SCHEMA["minLength"]
+    for secret in [new_secret() for _ in range(20)] + ["whsec_" + "A" * 32, "whsec_" + "A" * 32 + "="]:
+        assert secret_problem(secret) is None
+        assert pattern.fullmatch(secret) and len(secret) >= shortest, secret
+    for refused in ("whsec_" + "A" * 28, "wh_" + "A" * 40, "whsec_" + "-" * 40):
+        assert secret_problem(refused) is not None
+        assert not (pattern.fullmatch(refused) and len(refused) >= shortest), refused

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,10 @@ from services.gateway import routes
 from services.gateway.backends import HTTP_STATUS
 from services.gateway.deps import authenticate, authenticate_any
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
+from services.gateway.idempotency import canonical_body
+from services.gateway.routes.indicators import VALUE_PATTERN
 from services.gateway.wire import BASIS_INTEGERS, BASIS_TEXT, basis_json, parameter_value
+from services.indicators.domain.values import canonical_value
 from services.rewards.domain.parameters import ParameterTable, ParameterVersion
 from services.rewards.domain.rules import (
     AwardDecision,
@@ -182,3 +186,26 @@ def test_every_v1_route_authenticates_and_no_operational_route_does() -> None:
     assert [route for route, checked in api.items() if route[0].startswith("/v1/") and not checked] == []
     assert [route for route, checked in api.items() if not route[0].startswith("/v1/") and checked] == []
     assert {path for path, *_ in api if not path.startswith("/v1/")} == {"/livez", "/healthz", "/readyz", "/metrics"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("1", "0", "1.", ".5", "+5", " 7 ", "-0", "-0.0", "-.0e3", "0" * 20 + "1", "9" * 15, "9" * 15 + ".999999"),
+        *("1.1234560000", ".000001", "1e3", "1.5E-2", "9" * 16, "1" + "0" * 15, "1.1234567", ".0000001", "-1"),
+        *("-0.1", ".", "", "1..2", "1e", "٣", "1,5", "0x10", "inf", "NaN", "1 2", "++1"),
+    ],
+)
+def test_declared_value_pattern_accepts_what_the_indicators_service_accepts(text: str) -> None:
+    """In plain notation the pattern is exactly the service's rule (15 digits before the point, 6 after); written
+    with an exponent, the limits apply to the number and the pattern only admits the form."""
+    accepted = canonical_value(text.strip(), integral=False)[1] == ""
+    declared = re.fullmatch(VALUE_PATTERN, text) is not None
+    if "e" in text.lower() and declared:
+        return
+    assert declared == accepted
+
+
+def test_idempotency_fingerprint_of_a_body_with_a_number_beyond_decimal_is_its_bytes() -> None:
+    body = b'{"values": [1e999999999999999999999]}'
+    assert canonical_body(body, "application/json") == body

@@ -154,6 +154,8 @@ def test_canonical_value_is_exact_without_trailing_zeros(text: str, integral: bo
         ("0.0000001", "at most 6 decimal places"),
         ("1000000000000000", "too large: at most 15 digits before the decimal point"),
         ("1e15", "too large: at most 15 digits before the decimal point"),
+        ("1e999999999999999999999", "too large: at most 15 digits before the decimal point"),
+        ("1e-999999999999999999999", "at most 6 decimal places"),
         ("١٢", "must be a number, found '١٢'"),
     ],
 )
@@ -308,3 +310,11 @@ def test_part_equal_to_its_whole_and_a_batch_correcting_both_values_pass() -> No
         flag_parts_exceeding_wholes(batch, stored)
 
     assert problems(equal) == problems(correcting) == problems(other_year) == []
+
+
+def test_parse_json_refuses_a_number_beyond_what_decimal_holds_at_its_row() -> None:
+    body = b'{"values": [{"zone_code": "LYG", "indicator": "gdp", "year": 2024, "value": 1e999999999999999999999}]}'
+
+    batch = parse_json(body, "key")
+
+    assert problems(batch) == [(("values", 0, "value"), "too large: at most 15 digits before the decimal point")]

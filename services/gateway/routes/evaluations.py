@@ -9,16 +9,26 @@ from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
 from services.common.convert import ZoneLevel, level_to_pb
+from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import idempotent
-from services.gateway.schemas import Consequences, Level, RankHistory, Ranking, RankingIn, RankingPublished, ZoneCode
+from services.gateway.schemas import (
+    Consequences,
+    Level,
+    PageSize,
+    RankHistory,
+    Ranking,
+    RankingIn,
+    RankingPublished,
+    ZoneCode,
+)
 from services.gateway.wire import clause_json, iso_time, level_name, or_none
 
 router = APIRouter(prefix="/v1", tags=["evaluations"])
 
 RANKING_PATH = {"year": ("path", "year"), "level": ("path", "level")}
-# Bounded only so a year always fits the int32 of the gRPC contract; the service says which years it keeps.
-YearPath = Annotated[int, Path(ge=1, le=9999, description="the evaluated year", examples=[2024])]
+# The years the indicators service keeps (2000-2100, as for values): outside them a 422 at ["path", "year"].
+YearPath = Annotated[int, Path(ge=2000, le=2100, description="the evaluated year", examples=[2024])]
 LevelPath = Annotated[
     Level, Path(description="national zones are ranked among national zones, provincial among provincial")
 ]
@@ -135,14 +145,24 @@ async def get_consequences(year: YearPath, level: LevelPath, backend: Backend, c
 
 @router.get("/zones/{zone_code}/ranks", response_model=RankHistory, summary="Every official rank of a zone")
 async def get_rank_history(
-    zone_code: Annotated[ZoneCode, Path(examples=["GY-DEMO"])], backend: Backend, caller: Reader
+    zone_code: Annotated[ZoneCode, Path(examples=["GY-DEMO"])],
+    backend: Backend,
+    caller: Reader,
+    page_size: PageSize = 50,
+    page_token: str | None = None,
 ) -> dict[str, Any]:
     reply = await backend.call(
         backend.indicators.GetRankHistory,
         pb.GetRankHistoryRequest(zone_code=zone_code),
         {"zone_code": ("path", "zone_code")},
     )
+    # A zone has at most two ranks a year, answered whole: paged here, oldest first by (year, level), so a rank
+    # dropped by a replaced ranking between two pages shifts nothing.
+    page, token = keyset.page_of_whole(
+        reply.entries, page_size, page_token, lambda e: (e.year, level_name(e.level) or ""), (int, str)
+    )
     return {
         "zone_code": reply.zone_code,
-        "items": [{"year": e.year, "level": level_name(e.level), "rank": e.rank} for e in reply.entries],
+        "items": [{"year": e.year, "level": level_name(e.level), "rank": e.rank} for e in page],
+        "next_page_token": token,
     }

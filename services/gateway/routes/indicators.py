@@ -8,10 +8,18 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
+from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
-from services.gateway.schemas import IndicatorList, ValueBatchResult, ValueRevisions, ZoneCode, ZoneIndicators
+from services.gateway.schemas import (
+    IndicatorList,
+    PageSize,
+    ValueBatchResult,
+    ValueRevisions,
+    ZoneCode,
+    ZoneIndicators,
+)
 from services.gateway.wire import clause_json, iso_date, iso_time, level_name, or_none
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
@@ -20,9 +28,17 @@ router = APIRouter(prefix="/v1", tags=["indicators"])
 INGEST_DEADLINE_SECONDS = 120.0
 ZONE_PATH = {"zone_code": ("path", "zone_code"), "year": ("query", "year"), "indicator": ("path", "indicator")}
 ZoneCodePath = Annotated[ZoneCode, Path(description="the zone's code", examples=["LYG-HTZ"])]
-# Bounded only so a year always fits the int32 of the gRPC contract; the service says which years it keeps.
-Year = Annotated[int, Query(ge=1, le=9999, description="the year of the values", examples=[2024])]
+# The years the indicators service keeps values for: outside them a 422 at ["query", "year"].
+Year = Annotated[int, Query(ge=2000, le=2100, description="the year of the values", examples=[2024])]
 
+# What the indicators service accepts as a value's text (services/indicators/domain/values.py): plain notation
+# with at most 15 significant digits before the point (leading zeros aside) and 6 places after it (trailing zeros
+# aside); or exponent notation, whose limits apply to the number and cannot be put in a pattern; or a negative
+# zero ("-0", "-0.0"), which is 0.
+VALUE_PATTERN = (
+    r"^\s*(\+?(0*[0-9]{1,15}(\.[0-9]{0,6}0*)?|\.[0-9]{1,6}0*|([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+)"
+    r"|-(0+(\.0*)?|\.0+)([eE][+-]?[0-9]+)?)\s*$"
+)
 _VALUE_SCHEMA = {
     "type": "object",
     "required": ["zone_code", "indicator", "year", "value"],
@@ -43,10 +59,14 @@ _VALUE_SCHEMA = {
         "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
         "value": {
             "oneOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^\s*\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"},
+                {"type": "number", "minimum": 0, "exclusiveMaximum": 10**15},
+                {"type": "string", "pattern": VALUE_PATTERN},
             ],
-            "description": "万元 (at most 6 decimal places) or a count (whole number); a string keeps exactness",
+            "description": (
+                "万元 or a count (whole number), below 10^15 (at most 15 digits before the decimal point) and with "
+                "at most 6 decimal places (trailing zeros aside); a string keeps exactness. Written with an "
+                "exponent (`1.5e3`) the same limits apply to the number it denotes."
+            ),
         },
         "source": {"type": ["string", "null"], "maxLength": 200, "description": "default: the pushing API key"},
     },
@@ -101,10 +121,21 @@ def indicator_json(indicator: pb.Indicator) -> dict[str, Any]:
     }
 
 
-@router.get("/indicators", response_model=IndicatorList, summary="The indicator catalogue with its 2025 targets")
-async def list_indicators(backend: Backend, caller: Reader) -> dict[str, Any]:
+@router.get(
+    "/indicators",
+    response_model=IndicatorList,
+    summary="The indicator catalogue with its 2025 targets",
+    description="In catalogue order (raw indicators first, then the ratios derived from them), paged as every list.",
+)
+async def list_indicators(
+    backend: Backend, caller: Reader, page_size: PageSize = 50, page_token: str | None = None
+) -> dict[str, Any]:
     reply = await backend.call(backend.indicators.ListIndicators, pb.ListIndicatorsRequest())
-    return {"items": [indicator_json(i) for i in reply.indicators], "next_page_token": None}
+    # The catalogue is small and answered whole: paged here, by (position in the catalogue, code).
+    page, token = keyset.page_of_whole(
+        list(enumerate(reply.indicators)), page_size, page_token, lambda i: (i[0], i[1].code), (int, str)
+    )
+    return {"items": [indicator_json(i) for _, i in page], "next_page_token": token}
 
 
 def _payload(request: Request) -> str:

@@ -17,7 +17,13 @@ from services.common.db import reading, transaction
 from services.common.events_catalog import BY_NAME
 from services.gateway import keyset, store
 from services.gateway.deps import Admin
-from services.gateway.domain.webhooks import new_secret, secret_problem, target_problem
+from services.gateway.domain.webhooks import (
+    MIN_SECRET_BYTES,
+    SECRET_PREFIX,
+    new_secret,
+    secret_problem,
+    target_problem,
+)
 from services.gateway.idempotency import idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
@@ -33,11 +39,23 @@ EventTypeName = Annotated[str, WithJsonSchema({"type": "string", "enum": ["*", *
 WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$")]
 
 
+SECRET_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    # The prefix and base64's alphabet; the exact padding rules are the server's (Python's decoder is lenient).
+    "pattern": rf"^{SECRET_PREFIX}[A-Za-z0-9+/=]+$",
+    "minLength": len(SECRET_PREFIX) + -(-MIN_SECRET_BYTES * 4 // 3),
+}
+
+
 class WebhookIn(Strict):
     url: str = Field(max_length=2000, examples=["https://portal.example.gov.cn/gaoxin/events"])
     events: list[EventTypeName] = Field(min_length=1, description='event types to receive, or "*" for all')
     secret: str | None = Field(
-        None, description="Standard Webhooks secret `whsec_<base64>`; omitted: one is generated and returned once"
+        None,
+        description=f"Standard Webhooks secret `whsec_<base64>` of at least {MIN_SECRET_BYTES} random bytes; omitted: "
+        "one is generated and returned once",
+        # Declared, and checked with the other fields (secret_problem), so that one answer names every bad one.
+        json_schema_extra={"anyOf": [SECRET_SCHEMA, {"type": "null"}]},
     )
 
 

@@ -8,7 +8,7 @@ A `value` may be a JSON number or a string holding a decimal; `year` must be a J
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.common.errors import FieldViolation
@@ -32,11 +32,21 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _decimal(text: str) -> Decimal | str:
+    """A JSON number, exactly; one with an exponent beyond what Decimal holds (1e999999999999999999999) is kept as
+    its text, which the value's checks then refuse as out of range, at its row, like any other bad value."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text
+
+
 def parse_json(data: bytes, default_source: str) -> ParsedBatch:
     try:
-        body = json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+        body = json.loads(data, parse_float=_decimal, parse_constant=_no_constants)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
         raise MalformedBatch(f"the request body is not valid JSON: {exc}") from exc
+
     batch = ParsedBatch("values")
     if not isinstance(body, dict):
         batch.violations.append(FieldViolation(("values",), 'the body must be an object {"values": [...]}'))

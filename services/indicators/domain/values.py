@@ -82,7 +82,12 @@ def canonical_value(text: str, integral: bool) -> tuple[str, str]:
         return (f"{whole}.{fraction}" if fraction else whole), ""
     if not _DECIMAL.fullmatch(text):
         return "", f"must be a number, found {text[:40]!r}" if text else "is required"
-    number = Decimal(text)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # an exponent beyond what Decimal holds, such as 1e999999999999999999999
+        if text.lower().partition("e")[2].startswith("-"):
+            return "", f"at most {MAX_DECIMAL_PLACES} decimal places"
+        return "", f"too large: at most {MAX_INTEGER_DIGITS} digits before the decimal point"
     if number < 0:
         return "", "must not be negative"
     if number != 0 and number.adjusted() >= MAX_INTEGER_DIGITS:
