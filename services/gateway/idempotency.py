@@ -12,9 +12,10 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from sqlalchemy import Engine
 
 from services.common.db import transaction
@@ -28,6 +29,22 @@ REPLAYABLE_PROBLEMS = {404, 409}
 # Headers that belong to the answer (where its resource lives) and so are replayed with it; Content-Type is kept
 # on its own. Not those of the exchange (request id, date, rate limits, length): a replay has its own.
 REPLAYED_RESPONSE_HEADERS = ("content-location", "location")
+
+# The request header, declared by every route that honours it (so the OpenAPI document lists it there) and
+# handed to `idempotent`. Its length is checked there: outside 1-255 characters is a 400, not a schema 422.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description=(
+            "Stripe semantics, scoped per API key and kept 24 hours: the same key with the same request replays the "
+            f"first answer (its status and body, with `{REPLAYED_HEADER}: true`); the same key with another "
+            "request is 422 `idempotency_key_mismatch`; while the first is still running, 409 "
+            "`idempotency_key_in_use`. A request refused as invalid stores nothing and can be retried under the "
+            "key. Outside 1 to 255 characters: 400 `bad_idempotency_key`."
+        ),
+    ),
+]
 
 
 def canonical_body(body: bytes, content_type: str) -> bytes:
@@ -46,8 +63,10 @@ def canonical_body(body: bytes, content_type: str) -> bytes:
     return repr(content).encode()
 
 
-async def idempotent(request: Request, key_id: str, produce: Callable[[], Awaitable[Response]]) -> Response:
-    key = request.headers.get(HEADER)
+async def idempotent(
+    request: Request, key_id: str, key: str | None, produce: Callable[[], Awaitable[Response]]
+) -> Response:
+    """`produce()`'s answer, stored under `key` (the request's Idempotency-Key), or the answer stored before."""
     if key is None:
         return await produce()
     if not 1 <= len(key) <= 255:

@@ -6,8 +6,6 @@ for validation, auth, quotas, conflicts and backend failures, so each operation 
 
 from __future__ import annotations
 
-import inspect
-from types import CodeType, FunctionType
 from typing import Any
 
 from fastapi import FastAPI
@@ -46,36 +44,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
-# The `Idempotency-Key` request header and `Idempotent-Replayed` response header of every operation whose handler
-# goes through `idempotency.idempotent`, found from the handler's code (see `uses_idempotency`), so a route that
-# starts or stops using it is documented accordingly without anyone remembering a marker.
-IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
-    "name": idempotency.HEADER,
-    "in": "header",
-    "required": False,
-    "description": (
-        "Stripe semantics, scoped per API key and kept 24 hours: the same key with the same request replays the "
-        f"first answer (its status and body, with `{idempotency.REPLAYED_HEADER}: true`); the same key with "
-        "another request is 422 `idempotency_key_mismatch`; while the first is still running, 409 "
-        "`idempotency_key_in_use`. A request refused as invalid stores nothing and can be retried under the key. "
-        "Outside 1 to 255 characters: 400 `bad_idempotency_key`."
-    ),
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-}
+# On every answer of an operation that declares the `Idempotency-Key` header (`idempotency.IdempotencyKey`).
 IDEMPOTENT_REPLAYED_HEADER: dict[str, Any] = {
     "description": "`true` on an answer replayed for a repeated `Idempotency-Key`; absent otherwise",
     "schema": {"type": "string", "enum": ["true"]},
 }
 # Statuses a replay may answer with: the first answer's, when it was a success or one of these problems.
 REPLAYED_PROBLEMS = idempotency.REPLAYABLE_PROBLEMS
-# For a route whose answers say where the resource they show lives: put on those responses, e.g.
-# `responses={200: {"description": "...", "headers": CONTENT_LOCATION_HEADER}}` (a replay repeats it too).
-CONTENT_LOCATION_HEADER: dict[str, Any] = {
-    "Content-Location": {
-        "description": "the address of the resource this answer shows (GET it there later)",
-        "schema": {"type": "string", "format": "uri-reference"},
-    }
-}
 
 
 def _problem(status: int) -> dict[str, Any]:
@@ -98,39 +73,19 @@ def problem_statuses(path: str, method: str, secured: bool, has_body: bool = Fal
     return sorted(statuses)
 
 
-def uses_idempotency(endpoint: Any) -> bool:
-    """Whether a route handler calls `idempotency.idempotent`, directly or through gateway functions it calls by
-    name (the talent checks' `_check`), its nested functions (`produce`) included."""
-    seen: set[int] = set()
-
-    def calls(function: FunctionType) -> bool:
-        if id(function) in seen:
-            return False
-        seen.add(id(function))
-        names: set[str] = set()
-        codes: list[CodeType] = [function.__code__]
-        while codes:
-            code = codes.pop()
-            names.update(code.co_names)
-            codes += [const for const in code.co_consts if isinstance(const, CodeType)]
-        for name in names:
-            target = function.__globals__.get(name)
-            if target is idempotency.idempotent:
-                return True
-            if (
-                isinstance(target, FunctionType)
-                and target.__module__.startswith("services.gateway")
-                and calls(inspect.unwrap(target))  # type: ignore[arg-type]
-            ):
-                return True
-        return False
-
-    function = inspect.unwrap(endpoint)
-    return isinstance(function, FunctionType) and calls(function)
+def _honours_idempotency_key(operation: dict[str, Any]) -> bool:
+    """Whether the operation declares the Idempotency-Key header; its schema then says what `idempotent` accepts
+    (FastAPI's reads "string or null", and the length is checked by `idempotent`, a 400, not by the schema)."""
+    found = False
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name") == idempotency.HEADER:
+            parameter.setdefault("description", parameter["schema"].get("description", ""))
+            parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 255}
+            found = True
+    return found
 
 
-def _declare_idempotency(operation: dict[str, Any]) -> None:
-    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+def _declare_replays(operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         if status.startswith("2") or (status.isdigit() and int(status) in REPLAYED_PROBLEMS):
             response.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = IDEMPOTENT_REPLAYED_HEADER
@@ -169,13 +124,6 @@ def install(app: FastAPI) -> None:
         components["Problem"] = PROBLEM_SCHEMA
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
-        # Through FastAPI's route contexts: it keeps included routers wrapped in `app.routes` (0.165).
-        idempotent = {
-            (route.path_format, method.lower())
-            for route in iter_route_contexts(app.routes)
-            if route.endpoint is not None and uses_idempotency(route.endpoint)
-            for method in route.methods or ()
-        }
         any_scope = any_scope_operations(app)
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
@@ -195,8 +143,8 @@ def install(app: FastAPI) -> None:
                     # Errors a route declares itself (415, say) are problems like the others.
                     if status.isdigit() and int(status) in TITLES and "content" not in response:
                         response["content"] = _problem(int(status))["content"]
-                if (path, method) in idempotent:
-                    _declare_idempotency(operation)
+                if _honours_idempotency_key(operation):
+                    _declare_replays(operation)
         app.openapi_schema = schema
         return schema
 

@@ -10,7 +10,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 
 from services.common.convert import date_to_pb
 from services.gateway.deps import Backend, Reader, Writer
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.schemas import Enterprise, EnterpriseBatchIn, EnterpriseBatchResult
 from services.gateway.wire import iso_date
 
@@ -46,7 +46,9 @@ def enterprise_json(enterprise: pb.Enterprise) -> dict[str, Any]:
         "added to the enterprise's certificates (a renewal keeps the earlier ones, so past dates stay answerable)."
     ),
 )
-async def post_enterprises(body: EnterpriseBatchIn, request: Request, backend: Backend, caller: Writer) -> Response:
+async def post_enterprises(
+    body: EnterpriseBatchIn, request: Request, backend: Backend, caller: Writer, idempotency_key: IdempotencyKey = None
+) -> Response:
     async def produce() -> Response:
         items = []
         for e in body.enterprises:
@@ -63,7 +65,7 @@ async def post_enterprises(body: EnterpriseBatchIn, request: Request, backend: B
         reply = await backend.call(backend.indicators.UpsertEnterprises, pb.UpsertEnterprisesRequest(enterprises=items))
         return JSONResponse({"created": reply.created, "updated": reply.updated, "unchanged": reply.unchanged})
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get("/enterprises/{credit_code}", response_model=Enterprise, summary="An enterprise and its certificate")

@@ -11,7 +11,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 from services.common.convert import ZoneLevel, level_to_pb
 from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.schemas import (
     Consequences,
     Level,
@@ -77,7 +77,13 @@ def ranking_json(ranking: pb.Ranking) -> dict[str, Any]:
     ),
 )
 async def put_ranking(
-    year: YearPath, level: LevelPath, body: RankingIn, request: Request, backend: Backend, caller: Writer
+    year: YearPath,
+    level: LevelPath,
+    body: RankingIn,
+    request: Request,
+    backend: Backend,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def produce() -> Response:
         reply = await backend.call(
@@ -99,7 +105,7 @@ async def put_ranking(
         first = reply.changed and not reply.replaced
         return JSONResponse(payload, status_code=201 if first else 200)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get(

@@ -10,7 +10,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 
 from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import (
     IndicatorList,
@@ -168,7 +168,9 @@ def _payload(request: Request) -> str:
         422: {"description": "invalid rows, each listed; nothing was stored"},
     },
 )
-async def post_values(request: Request, backend: Backend, caller: Writer) -> Response:
+async def post_values(
+    request: Request, backend: Backend, caller: Writer, idempotency_key: IdempotencyKey = None
+) -> Response:
     payload = _payload(request)
 
     async def produce() -> Response:
@@ -191,7 +193,7 @@ async def post_values(request: Request, backend: Backend, caller: Writer) -> Res
             }
         )
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get(

@@ -14,7 +14,7 @@ from services.common.db import reading, transaction
 from services.gateway import keyset, store
 from services.gateway.deps import Admin
 from services.gateway.domain.keys import Scope
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
 from services.gateway.wire import iso_datetime
@@ -58,7 +58,7 @@ def key_json(listing: store.KeyListing) -> dict[str, Any]:
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201, summary="Create an API key")
-async def create_key(body: KeyIn, request: Request, caller: Admin) -> Response:
+async def create_key(body: KeyIn, request: Request, caller: Admin, idempotency_key: IdempotencyKey = None) -> Response:
     async def produce() -> Response:
         def work() -> tuple[store.KeyListing, str]:
             with transaction(request.app.state.engine) as conn:
@@ -68,7 +68,7 @@ async def create_key(body: KeyIn, request: Request, caller: Admin) -> Response:
         listing, key = await anyio.to_thread.run_sync(work)
         return JSONResponse({**key_json(listing), "key": key}, status_code=201)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get("/keys", response_model=KeyPage, summary="API keys (never the keys themselves)")

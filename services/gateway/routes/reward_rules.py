@@ -10,7 +10,7 @@ from gaoxin.rewards.v1 import rewards_pb2 as pb
 
 from services.common.convert import date_to_pb
 from services.gateway.deps import Admin, Backend, Reader
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.routes.awards import parameter_pb
 from services.gateway.schemas import IsoDate, ParameterAdded, ParameterIn, RewardRules
 from services.gateway.wire import clause_json, iso_time, parameter_value, pb_date
@@ -87,11 +87,13 @@ async def list_reward_rules(
         "e.g. talent projects recruited on or after `effective_from` once a rate is set."
     ),
 )
-async def add_reward_parameter(body: ParameterIn, request: Request, backend: Backend, caller: Admin) -> Response:
+async def add_reward_parameter(
+    body: ParameterIn, request: Request, backend: Backend, caller: Admin, idempotency_key: IdempotencyKey = None
+) -> Response:
     async def produce() -> Response:
         reply = await backend.call(
             backend.rewards.AddRewardParameter, pb.AddRewardParameterRequest(parameter=parameter_pb(body))
         )
         return JSONResponse({**version_json(reply.parameter), "awards_granted": reply.awards_granted}, status_code=201)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)

@@ -16,7 +16,7 @@ from gaoxin.talent.v1 import talent_pb2 as pb
 from services.common.convert import date_to_pb
 from services.gateway.backends import Backends
 from services.gateway.deps import Backend, Checker, Principal, TalentReader
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.schemas import (
     ApplicantIdentifiers,
     RdInstitutionRepresentativeCheckIn,
@@ -109,14 +109,19 @@ def _applicant(body: ApplicantIdentifiers) -> pb.Applicant:
 
 
 async def _check(
-    request: Request, backend: Backends, caller: Principal, method: Callable[..., Awaitable[pb.Decision]], message: Any
+    request: Request,
+    backend: Backends,
+    caller: Principal,
+    idempotency_key: str | None,
+    method: Callable[..., Awaitable[pb.Decision]],
+    message: Any,
 ) -> Response:
     """Ask the talent service, answer with the decision it recorded; a repeated Idempotency-Key replays it."""
 
     async def produce() -> Response:
         return _decision_response(await backend.call(method, message))
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.post(
@@ -126,7 +131,11 @@ async def _check(
     summary="May this foreign expert apply for a work permit at this age (up to 65 under clause 五)?",
 )
 async def check_work_permit_age(
-    body: WorkPermitAgeCheckIn, request: Request, backend: Backend, caller: Checker
+    body: WorkPermitAgeCheckIn,
+    request: Request,
+    backend: Backend,
+    caller: Checker,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     message = pb.CheckWorkPermitAgeRequest(
         nationality=body.nationality,
@@ -138,7 +147,7 @@ async def check_work_permit_age(
         applicant=_applicant(body),
         requested_by=caller.key_id,
     )
-    return await _check(request, backend, caller, backend.talent.CheckWorkPermitAge, message)
+    return await _check(request, backend, caller, idempotency_key, backend.talent.CheckWorkPermitAge, message)
 
 
 @router.post(
@@ -147,7 +156,9 @@ async def check_work_permit_age(
     responses=CHECK_RESPONSES,
     summary="May this foreign talent apply abroad for a 10-year R visa with a provincial confirmation letter?",
 )
-async def check_r_visa(body: RVisaCheckIn, request: Request, backend: Backend, caller: Checker) -> Response:
+async def check_r_visa(
+    body: RVisaCheckIn, request: Request, backend: Backend, caller: Checker, idempotency_key: IdempotencyKey = None
+) -> Response:
     message = pb.CheckRVisaRequest(
         nationality=body.nationality,
         talent_type=body.talent_type,
@@ -160,7 +171,7 @@ async def check_r_visa(body: RVisaCheckIn, request: Request, backend: Backend, c
                 issuer_level=letter.issuer_level, issued_on=date_to_pb(letter.issued_on), number=letter.number or ""
             )
         )
-    return await _check(request, backend, caller, backend.talent.CheckRVisa, message)
+    return await _check(request, backend, caller, idempotency_key, backend.talent.CheckRVisa, message)
 
 
 @router.post(
@@ -170,7 +181,11 @@ async def check_r_visa(body: RVisaCheckIn, request: Request, backend: Backend, c
     summary="May this permanent resident head a new R&D institution, lead government projects, receive funding?",
 )
 async def check_rd_institution_representative(
-    body: RdInstitutionRepresentativeCheckIn, request: Request, backend: Backend, caller: Checker
+    body: RdInstitutionRepresentativeCheckIn,
+    request: Request,
+    backend: Backend,
+    caller: Checker,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     message = pb.CheckRdInstitutionRepresentativeRequest(
         nationality=body.nationality,
@@ -178,7 +193,9 @@ async def check_rd_institution_representative(
         applicant=_applicant(body),
         requested_by=caller.key_id,
     )
-    return await _check(request, backend, caller, backend.talent.CheckRdInstitutionRepresentative, message)
+    return await _check(
+        request, backend, caller, idempotency_key, backend.talent.CheckRdInstitutionRepresentative, message
+    )
 
 
 @router.get(

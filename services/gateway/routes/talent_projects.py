@@ -11,7 +11,7 @@ from gaoxin.rewards.v1 import rewards_pb2 as pb
 
 from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_to_pb, today_in_china
 from services.gateway.deps import Backend, Reader, Writer
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.problems import Problem
 from services.gateway.routes.awards import award_json, refusal_json
 from services.gateway.schemas import ProjectCode, TalentProjectDetail, TalentProjectIn, TalentProjectRecorded
@@ -52,7 +52,9 @@ def detail_json(detail: pb.TalentProjectDetail) -> dict[str, Any]:
         "and granted again."
     ),
 )
-async def record_talent_project(body: TalentProjectIn, request: Request, backend: Backend, caller: Writer) -> Response:
+async def record_talent_project(
+    body: TalentProjectIn, request: Request, backend: Backend, caller: Writer, idempotency_key: IdempotencyKey = None
+) -> Response:
     today = today_in_china()
     if body.recruited_on > today:
         raise Problem(
@@ -84,7 +86,7 @@ async def record_talent_project(body: TalentProjectIn, request: Request, backend
         payload = {**detail_json(reply.project), "created": reply.created, "changed": reply.changed}
         return JSONResponse(jsonable_encoder(payload), status_code=201 if reply.created else 200)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get(

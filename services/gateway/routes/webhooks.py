@@ -24,7 +24,7 @@ from services.gateway.domain.webhooks import (
     secret_problem,
     target_problem,
 )
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
 from services.gateway.webhooks import resolve
@@ -113,7 +113,9 @@ def webhook_json(w: store.Webhook) -> dict[str, Any]:
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201, summary="Subscribe a URL to events")
-async def create_webhook(body: WebhookIn, request: Request, caller: Admin) -> Response:
+async def create_webhook(
+    body: WebhookIn, request: Request, caller: Admin, idempotency_key: IdempotencyKey = None
+) -> Response:
     settings: Settings = request.app.state.settings
     errors = [
         {"location": ["body", "events", i], "message": f"unknown event type; known: {', '.join(BY_NAME)} or *"}
@@ -140,7 +142,7 @@ async def create_webhook(body: WebhookIn, request: Request, caller: Admin) -> Re
         await request.app.state.webhook_types.refresh()
         return JSONResponse({**webhook_json(webhook), "secret": secret}, status_code=201)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get("/webhooks", response_model=WebhookPage, summary="Webhook subscriptions")

@@ -12,7 +12,7 @@ from gaoxin.types.v1 import types_pb2
 from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader, Writer
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.schemas import (
     County,
     CountyCode,
@@ -71,7 +71,12 @@ def county_json(county: pb.CountyDetail) -> dict[str, Any]:
     summary="Create or rename a county/district",
 )
 async def put_county(
-    county_code: CountyCodePath, body: CountyIn, request: Request, backend: Backend, caller: Writer
+    county_code: CountyCodePath,
+    body: CountyIn,
+    request: Request,
+    backend: Backend,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def produce() -> Response:
         reply = await backend.call(
@@ -84,7 +89,7 @@ async def put_county(
             status_code=201 if reply.created else 200,
         )
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get("/counties/{county_code}", response_model=CountyDetail, summary="A county/district and its designations")
@@ -101,7 +106,12 @@ async def get_county(county_code: CountyCodePath, backend: Backend, caller: Read
     summary="List a county in a pilot programme (创新型试点, 知识产权试点/示范)",
 )
 async def post_designation(
-    county_code: CountyCodePath, body: DesignationIn, request: Request, backend: Backend, caller: Writer
+    county_code: CountyCodePath,
+    body: DesignationIn,
+    request: Request,
+    backend: Backend,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def produce() -> Response:
         reply = await backend.call(
@@ -126,7 +136,7 @@ async def post_designation(
         }
         return JSONResponse(payload, status_code=201 if reply.created else 200)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.put(
@@ -136,7 +146,12 @@ async def post_designation(
     summary="Create or update a zone",
 )
 async def put_zone(
-    zone_code: ZoneCodePath, body: ZoneIn, request: Request, backend: Backend, caller: Writer
+    zone_code: ZoneCodePath,
+    body: ZoneIn,
+    request: Request,
+    backend: Backend,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def produce() -> Response:
         reply = await backend.call(
@@ -152,7 +167,7 @@ async def put_zone(
         )
         return JSONResponse(zone_json(reply.zone), status_code=201 if reply.created else 200)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.post(
@@ -163,7 +178,12 @@ async def put_zone(
     summary="Record a recognition (认定) of a zone at a level",
 )
 async def post_recognition(
-    zone_code: ZoneCodePath, body: RecognitionIn, request: Request, backend: Backend, caller: Writer
+    zone_code: ZoneCodePath,
+    body: RecognitionIn,
+    request: Request,
+    backend: Backend,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def produce() -> Response:
         reply = await backend.call(
@@ -185,7 +205,7 @@ async def post_recognition(
         }
         return JSONResponse(payload, status_code=201 if reply.created else 200)
 
-    return await idempotent(request, caller.key_id, produce)
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
 @router.get("/zones/{zone_code}", response_model=Zone, summary="A zone, with its level and recognitions")
