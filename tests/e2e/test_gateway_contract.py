@@ -191,6 +191,21 @@ def test_idempotency_key_replays_first_response_and_refuses_other_body(api: http
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
 
 
+@pytest.mark.parametrize("key", ["", "k" * 256])
+def test_idempotency_key_outside_1_to_255_characters_is_400_and_changes_nothing(api: httpx.Client, key: str) -> None:
+    zone = unique_zone_code("IK")
+    create_zone(api, zone)
+
+    refused = api.post(
+        f"/v1/zones/{zone}/recognitions",
+        json={"level": "provincial", "recognized_on": "2022-03-03"},
+        headers={"Idempotency-Key": key},
+    )
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "bad_idempotency_key")
+    assert api.get(f"/v1/zones/{zone}").json()["recognitions"] == []
+
+
 ROUTES = Path(__file__).parents[2] / "services" / "gateway" / "routes"
 
 
