@@ -708,7 +708,9 @@ class SimulationIn(Strict):
     )
 
 
-class SimulatedAward(BaseModel):
+class SimulatedDecision(BaseModel):
+    """What a simulated award and a simulated revocation both say: who, how much, why."""
+
     rule: str
     beneficiary: Beneficiary
     basis_key: str
@@ -719,6 +721,9 @@ class SimulatedAward(BaseModel):
     parameters: list[ParameterUse]
     earmark: str | None
     explanation: str
+
+
+class SimulatedAward(SimulatedDecision):
     already_granted: bool = Field(
         description=(
             "the ledger holds this award (same rule, beneficiary, basis key and basis) as granted: pushing the facts "
@@ -728,20 +733,10 @@ class SimulatedAward(BaseModel):
     award_id: str | None = Field(description="the ledger's award when `already_granted`, else null")
 
 
-class SimulatedRevocation(BaseModel):
+class SimulatedRevocation(SimulatedDecision):
     """A granted award of the ledger that the simulated facts would revoke."""
 
     award_id: str
-    rule: str
-    beneficiary: Beneficiary
-    basis_key: str
-    year: int
-    amount_yuan: int
-    basis: dict[str, StrictBool | int | str] = Field(description=BASIS)
-    clause: ClauseRef
-    parameters: list[ParameterUse]
-    earmark: str | None
-    explanation: str
     granted_at: datetime
     reason: str = Field(description="the revocation reason the ledger would record")
 
