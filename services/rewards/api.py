@@ -341,6 +341,12 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
             awards=[award_to_pb(r) for r in page], next_page_token=encode_token(page[-1].seq) if more else ""
         )
 
+    async def GetAward(self, request: pb.GetAwardRequest, context: Context) -> pb.Award:
+        row = await self._read(lambda conn: store.get_award(conn, request.award_id))
+        if row is None:
+            raise NotFound(f"no award {request.award_id}")
+        return award_to_pb(row)
+
     async def SummarizeAwards(self, request: pb.SummarizeAwardsRequest, context: Context) -> pb.AwardSummary:
         rows = await self._read(lambda conn: store.summary_rows(conn, request.year or None))
         return summary_to_pb(rows)

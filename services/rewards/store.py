@@ -254,6 +254,10 @@ def as_granted_award(row: Any) -> GrantedAward:
     return _granted_award(row)
 
 
+def get_award(conn: Connection, award_id: str) -> Row[tuple[object, ...]] | None:
+    return conn.execute(select(awards).where(awards.c.award_id == award_id)).first()
+
+
 def list_awards(conn: Connection, where: AwardFilter, after_seq: int, limit: int) -> list[Row[tuple[object, ...]]]:
     query = select(awards).where(awards.c.seq > after_seq).order_by(awards.c.seq).limit(limit)
     if where.year is not None:

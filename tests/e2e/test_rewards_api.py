@@ -316,3 +316,24 @@ def test_awards_filter_by_an_unknown_rule_is_422_listing_the_rules(api: httpx.Cl
     assert error["location"] == ["query", "rule"]
     assert "new_provincial_zone" in error["message"] and "talent_project" in error["message"]
     assert known.status_code == 200
+
+
+def test_one_award_by_its_id_as_listed_granted_then_revoked(api: httpx.Client) -> None:
+    zone = unique_zone_code("ID")
+    create_zone(api, zone)
+    recognize(api, zone, "provincial", "2023-06-30")
+    [listed] = eventually(lambda: awards_of(api, zone))
+
+    granted = api.get(f"/v1/awards/{listed['award_id']}")
+    recognize(api, zone, "national", "2020-01-01")  # not a new provincial zone after all: revoked
+    eventually(lambda: api.get("/v1/awards", params={"beneficiary_code": zone, "status": "revoked"}).json()["items"])
+    revoked = api.get(f"/v1/awards/{listed['award_id']}")
+    unknown = api.get("/v1/awards/00000000-0000-0000-0000-000000000000")
+    summary = api.get("/v1/awards/summary")
+
+    assert granted.status_code == 200 and granted.json() == listed
+    assert (revoked.json()["status"], revoked.json()["award_id"]) == ("revoked", listed["award_id"])
+    assert revoked.json()["revocation_reason"]
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert summary.status_code == 200 and "items" in summary.json()  # not taken for an award id

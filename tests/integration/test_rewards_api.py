@@ -228,6 +228,8 @@ def test_simulation_and_the_real_ledger_give_the_same_awards_for_the_same_facts(
                 pb.AddRewardParameterRequest(parameter=parameter("talent_project.rate", "0.05", "2021-04-12"))
             )
             real = await s.rewards.ListAwards(pb.ListAwardsRequest(page_size=1000))
+            one = await s.rewards.GetAward(pb.GetAwardRequest(award_id=real.awards[0].award_id))
+            assert one == real.awards[0]
 
             # Simulated again on the recorded facts: the ledger's own awards, nothing new, nothing revoked; and a
             # 2022 ranking without LYG would revoke its award, with the ledger's reason. Nothing is stored.
@@ -487,13 +489,14 @@ def test_talent_project_while_the_indicators_service_is_down_is_unavailable(data
     assert run(scenario) == (grpc.StatusCode.UNAVAILABLE, 0)
 
 
-def test_unknown_talent_project_is_not_found(database_url: str, tmp_path: Path) -> None:
-    async def scenario() -> grpc.StatusCode:
+def test_unknown_talent_project_or_award_is_not_found(database_url: str, tmp_path: Path) -> None:
+    async def scenario() -> tuple[grpc.StatusCode, grpc.StatusCode]:
         async with servers(database_url, tmp_path) as s:
-            code, _ = await refused(s.rewards.GetTalentProject(pb.GetTalentProjectRequest(project_code="NONE")))
-            return code
+            project, _ = await refused(s.rewards.GetTalentProject(pb.GetTalentProjectRequest(project_code="NONE")))
+            award, _ = await refused(s.rewards.GetAward(pb.GetAwardRequest(award_id="NONE")))
+            return project, award
 
-    assert run(scenario) == grpc.StatusCode.NOT_FOUND
+    assert run(scenario) == (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.NOT_FOUND)
 
 
 # --------------------------------------------------------------------------------------------------- summary

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from gaoxin.rewards.v1 import rewards_pb2 as pb
 from gaoxin.types.v1 import types_pb2
 
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
-from services.gateway.schemas import AwardPage, AwardSummary, PageSize, ParameterIn, SimulationIn, SimulationOut
+from services.gateway.schemas import Award, AwardPage, AwardSummary, PageSize, ParameterIn, SimulationIn, SimulationOut
 from services.gateway.wire import basis_json, clause_json, iso_date, iso_time, parameter_value
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
@@ -148,6 +148,23 @@ async def summarize_awards(
             for y in reply.years
         ]
     }
+
+
+# After /awards/summary: routes match in order, and "summary" would pass for an award id.
+@router.get(
+    "/awards/{award_id}",
+    response_model=Award,
+    summary="One award, granted or revoked, by the id its webhook event and the list give",
+)
+async def get_award(
+    award_id: Annotated[str, Path(max_length=64, description="`award_id` of the list or of an award event")],
+    backend: Backend,
+    caller: Reader,
+) -> dict[str, Any]:
+    reply = await backend.call(
+        backend.rewards.GetAward, pb.GetAwardRequest(award_id=award_id), {"award_id": ("path", "award_id")}
+    )
+    return award_json(reply)
 
 
 @router.post(

@@ -1112,3 +1112,22 @@ class TalentProjectDetail(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TalentProjectDetail: _TypeAlias = TalentProjectDetail  # noqa: Y015
+
+@_typing.final
+class GetAwardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AWARD_ID_FIELD_NUMBER: _builtins.int
+    award_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        award_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["award_id", b"award_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAwardRequest: _TypeAlias = GetAwardRequest  # noqa: Y015

@@ -39,6 +39,11 @@ class RewardsServiceStub:
                 request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsRequest.SerializeToString,
                 response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsResponse.FromString,
                 _registered_method=True)
+        self.GetAward = channel.unary_unary(
+                '/gaoxin.rewards.v1.RewardsService/GetAward',
+                request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.GetAwardRequest.SerializeToString,
+                response_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.Award.FromString,
+                _registered_method=True)
         self.SummarizeAwards = channel.unary_unary(
                 '/gaoxin.rewards.v1.RewardsService/SummarizeAwards',
                 request_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.SummarizeAwardsRequest.SerializeToString,
@@ -76,6 +81,13 @@ class RewardsServiceServicer:
 
     def ListAwards(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAward(self, request, context):
+        """Added: one award by its id (NOT_FOUND when there is none), granted or revoked.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -131,6 +143,11 @@ def add_RewardsServiceServicer_to_server(servicer, server):
                     servicer.ListAwards,
                     request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsRequest.FromString,
                     response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsResponse.SerializeToString,
+            ),
+            'GetAward': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAward,
+                    request_deserializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.GetAwardRequest.FromString,
+                    response_serializer=gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.Award.SerializeToString,
             ),
             'SummarizeAwards': grpc.unary_unary_rpc_method_handler(
                     servicer.SummarizeAwards,
@@ -190,6 +207,33 @@ class RewardsService:
             '/gaoxin.rewards.v1.RewardsService/ListAwards',
             gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsRequest.SerializeToString,
             gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.ListAwardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAward(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gaoxin.rewards.v1.RewardsService/GetAward',
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.GetAwardRequest.SerializeToString,
+            gaoxin_dot_rewards_dot_v1_dot_rewards__pb2.Award.FromString,
             options,
             channel_credentials,
             insecure,

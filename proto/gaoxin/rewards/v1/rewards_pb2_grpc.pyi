@@ -32,6 +32,8 @@ class RewardsServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RewardsServiceAsyncStub: ...
     ListAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.ListAwardsRequest, _rewards_pb2.ListAwardsResponse]
+    GetAward: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.GetAwardRequest, _rewards_pb2.Award]
+    """Added: one award by its id (NOT_FOUND when there is none), granted or revoked."""
     SummarizeAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.SummarizeAwardsRequest, _rewards_pb2.AwardSummary]
     """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
     SimulateAwards: _grpc.UnaryUnaryMultiCallable[_rewards_pb2.SimulateAwardsRequest, _rewards_pb2.SimulateAwardsResponse]
@@ -54,6 +56,8 @@ class RewardsServiceStub:
 class RewardsServiceAsyncStub(RewardsServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.ListAwardsRequest, _rewards_pb2.ListAwardsResponse]  # type: ignore[assignment]
+    GetAward: _aio.UnaryUnaryMultiCallable[_rewards_pb2.GetAwardRequest, _rewards_pb2.Award]  # type: ignore[assignment]
+    """Added: one award by its id (NOT_FOUND when there is none), granted or revoked."""
     SummarizeAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.SummarizeAwardsRequest, _rewards_pb2.AwardSummary]  # type: ignore[assignment]
     """Totals per year, rule and earmark in integer yuan: granted awards, and revoked ones separately."""
     SimulateAwards: _aio.UnaryUnaryMultiCallable[_rewards_pb2.SimulateAwardsRequest, _rewards_pb2.SimulateAwardsResponse]  # type: ignore[assignment]
@@ -79,6 +83,14 @@ class RewardsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rewards_pb2.ListAwardsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rewards_pb2.ListAwardsResponse, _abc.Awaitable[_rewards_pb2.ListAwardsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetAward(
+        self,
+        request: _rewards_pb2.GetAwardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rewards_pb2.Award, _abc.Awaitable[_rewards_pb2.Award]]:
+        """Added: one award by its id (NOT_FOUND when there is none), granted or revoked."""
 
     @_abc_1.abstractmethod
     def SummarizeAwards(
