@@ -30,7 +30,8 @@ class DomainError(Exception):
 
 @dataclass
 class InvalidArgument(DomainError):
-    code: str = "invalid_argument"
+    # The gateway's code for a 422 whatever found it (its own schema or a service's rules): one code for clients.
+    code: str = "validation_failed"
     status: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
 
 

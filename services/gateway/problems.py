@@ -48,7 +48,6 @@ DETAILS_ZH = {
     "idempotency_key_in_use": "使用该 Idempotency-Key 的请求仍在处理中",
     "bad_idempotency_key": "Idempotency-Key 长度须为 1 至 255 个字符",
     "conflict": "与已有数据冲突",
-    "invalid_argument": "请求内容无效",
     "unavailable": "后端服务暂不可用，请稍后重试",
     "deadline_exceeded": "后端服务未能及时响应，请稍后重试",
     "not_ready": "服务尚未就绪",

@@ -359,6 +359,8 @@ def test_check_with_bad_input_is_422_naming_the_field_and_records_nothing(
     assert reply.status_code == 422, reply.text
     assert reply.headers["content-type"] == PROBLEM
     assert [e["location"] for e in reply.json()["errors"]] == [location]
+    # One code whether the gateway's schema or the talent service's rules found it.
+    assert reply.json()["code"] == "validation_failed"
     assert decision_count(talent_platform) == before
 
 
