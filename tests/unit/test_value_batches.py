@@ -19,6 +19,7 @@ from services.indicators.domain.values import (
     counterpart_keys,
     flag_parts_exceeding_wholes,
     flag_unknown_zones,
+    paired_rows,
     part_whole_zones,
     plan,
 )
@@ -245,9 +246,10 @@ def test_plan_inserts_new_keys_revises_changed_values_and_skips_equal_ones() -> 
 
 def test_part_above_its_whole_in_one_batch_flags_both_rows_naming_both_values() -> None:
     batch = parse_csv(csv("Z,hitech_enterprises,2024,50,", "Z,gdp,2024,9,", "Z,above_scale_enterprises,2024,20,"), "k")
-    assert counterpart_keys(batch.rows) == set() and part_whole_zones(batch.rows) == {"Z"}
+    pushed = paired_rows(batch.rows)
+    assert counterpart_keys(pushed) == set() and part_whole_zones(pushed) == {"Z"}
 
-    flag_parts_exceeding_wholes(batch, {})
+    flag_parts_exceeding_wholes(batch, pushed, {})
 
     why = "high-tech enterprises are counted among the above-designated-size enterprises"
     assert problems(batch) == [
@@ -277,7 +279,8 @@ def test_part_or_whole_pushed_alone_is_checked_against_the_stored_value() -> Non
         ).encode(),
         "k",
     )
-    needed = counterpart_keys(batch.rows)
+    pushed = paired_rows(batch.rows)
+    needed = counterpart_keys(pushed)
     assert needed == {
         ("Z", "above_scale_industrial_output", 2024),
         ("Y", "hitech_enterprises", 2024),
@@ -288,7 +291,7 @@ def test_part_or_whole_pushed_alone_is_checked_against_the_stored_value() -> Non
         ("Z", "above_scale_industrial_output", 2024): "80.49",
         ("Y", "hitech_enterprises", 2024): "10",
     }  # nothing stored for X: nothing to compare with
-    flag_parts_exceeding_wholes(batch, stored)
+    flag_parts_exceeding_wholes(batch, pushed, stored)
 
     assert [location for location, _ in problems(batch)] == [("values", 0, "value"), ("values", 1, "value")]
     assert problems(batch)[0][1].startswith(
@@ -307,7 +310,7 @@ def test_part_equal_to_its_whole_and_a_batch_correcting_both_values_pass() -> No
     stored = {("Z", "hitech_enterprises", 2024): "50", ("Z", "above_scale_enterprises", 2024): "20"}
 
     for batch in (equal, correcting, other_year):
-        flag_parts_exceeding_wholes(batch, stored)
+        flag_parts_exceeding_wholes(batch, paired_rows(batch.rows), stored)
 
     assert problems(equal) == problems(correcting) == problems(other_year) == []
 

@@ -32,6 +32,7 @@ from services.indicators.domain.values import (
     flag_duplicates,
     flag_parts_exceeding_wholes,
     flag_unknown_zones,
+    paired_rows,
     part_whole_zones,
     plan,
     sorted_violations,
@@ -118,8 +119,9 @@ def ingest(engine: Engine, batch: ParsedBatch, default_source: str) -> Ingested:
         flag_unknown_zones(batch, zone_codes - known_zones(conn, zone_codes))
         # Parts against wholes, stored values included: under the locks of the zones whose parts or wholes the
         # batch writes, which every such batch takes, so no batch committed meanwhile changes what is checked.
-        store.lock_zones(conn, part_whole_zones(batch.rows))
-        flag_parts_exceeding_wholes(batch, value_store.stored_values(conn, counterpart_keys(batch.rows)))
+        pushed = paired_rows(batch.rows)
+        store.lock_zones(conn, part_whole_zones(pushed))
+        flag_parts_exceeding_wholes(batch, pushed, value_store.stored_values(conn, counterpart_keys(pushed)))
         invalid(sorted_violations(batch.violations))
         changes = plan(batch.rows, value_store.held_values(conn, batch.rows))
         batch_id = str(uuid.uuid4())

@@ -170,20 +170,20 @@ PARTS_OF_WHOLES: tuple[tuple[str, str, str], ...] = (
 _PAIRED = {code: pair for pair in PARTS_OF_WHOLES for code in pair[:2]}
 
 
-def _paired_rows(rows: Iterable[ValueRow]) -> dict[Key, int]:
-    """Each batch row of a part or a whole, by key → its index in the batch (the last one for a duplicate key)."""
+def paired_rows(rows: Iterable[ValueRow]) -> dict[Key, int]:
+    """Each batch row of a part or a whole, by key → its index in the batch (the last one for a duplicate key):
+    computed once per batch, for the three functions below."""
     return {row.key: index for index, row in enumerate(rows) if row.key[1] in _PAIRED}
 
 
-def part_whole_zones(rows: Iterable[ValueRow]) -> set[str]:
+def part_whole_zones(pushed: Mapping[Key, int]) -> set[str]:
     """The zones whose parts or wholes the batch pushes: each writer of them must hold them while it checks."""
-    return {key[0] for key in _paired_rows(rows)}
+    return {key[0] for key in pushed}
 
 
-def counterpart_keys(rows: Iterable[ValueRow]) -> set[Key]:
+def counterpart_keys(pushed: Mapping[Key, int]) -> set[Key]:
     """The keys whose stored value the part/whole check needs: the other member of each pair a batch row belongs
     to, when the batch does not push it too."""
-    pushed = _paired_rows(rows)
     needed = set()
     for zone_code, indicator, year in pushed:
         part, whole, _ = _PAIRED[indicator]
@@ -193,34 +193,47 @@ def counterpart_keys(rows: Iterable[ValueRow]) -> set[Key]:
     return needed
 
 
-def flag_parts_exceeding_wholes(batch: ParsedBatch, stored: Mapping[Key, str]) -> None:
+def flag_parts_exceeding_wholes(batch: ParsedBatch, pushed: Mapping[Key, int], stored: Mapping[Key, str]) -> None:
     """Flag each row of the batch that leaves a (zone, year) with a part above its whole, the batch applied over
     the `stored` values (those of `counterpart_keys`). The message names both values and where each comes from;
     correcting both means pushing both in one batch."""
-    pushed = _paired_rows(batch.rows)
 
-    def found(key: Key, row: int) -> tuple[str, str] | None:
-        """The value after the batch, and where it comes from as seen from batch row `row`."""
+    def after_batch(key: Key) -> str | None:
         index = pushed.get(key)
-        if index is not None:
-            where = "this row" if index == row else batch.describe(batch.positions[index])
-            return batch.rows[index].value, where
-        held = stored.get(key)
-        return None if held is None else (held, "stored")
+        return batch.rows[index].value if index is not None else stored.get(key)
 
-    for (zone_code, indicator, year), row in pushed.items():
+    def where(key: Key, row: int) -> str:
+        """Where the value of `key` comes from, as seen from batch row `row`."""
+        index = pushed.get(key)
+        if index is None:
+            return "stored"
+        return "this row" if index == row else batch.describe(batch.positions[index])
+
+    checked: set[Key] = set()
+    for zone_code, indicator, year in pushed:
         part, whole, why = _PAIRED[indicator]
-        part_value = found((zone_code, part, year), row)
-        whole_value = found((zone_code, whole, year), row)
-        if part_value is None or whole_value is None or Decimal(part_value[0]) <= Decimal(whole_value[0]):
+        part_key, whole_key = (zone_code, part, year), (zone_code, whole, year)
+        if part_key in checked:
+            continue  # each pair once, from whichever of its rows comes first
+        checked.add(part_key)
+        part_value, whole_value = after_batch(part_key), after_batch(whole_key)
+        if (
+            part_value is None
+            or whole_value is None
+            or part_value == whole_value  # canonical text: equal text, equal values (most batches)
+            or Decimal(part_value) <= Decimal(whole_value)
+        ):
             continue
-        batch.violations.append(
-            FieldViolation(
-                (batch.where, batch.positions[row], "value"),
-                f"{part} {part_value[0]} ({part_value[1]}) is more than {whole} {whole_value[0]} "
-                f"({whole_value[1]}) for zone {zone_code} in {year}: {why}; to correct both, push both in one batch",
-            )
-        )
+        for key in (part_key, whole_key):
+            if (row := pushed.get(key)) is not None:
+                batch.violations.append(
+                    FieldViolation(
+                        (batch.where, batch.positions[row], "value"),
+                        f"{part} {part_value} ({where(part_key, row)}) is more than {whole} {whole_value} "
+                        f"({where(whole_key, row)}) for zone {zone_code} in {year}: {why}; to correct both, push "
+                        "both in one batch",
+                    )
+                )
 
 
 def sorted_violations(violations: list[FieldViolation]) -> list[FieldViolation]:
