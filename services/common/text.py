@@ -19,6 +19,8 @@ LINE_BREAKS_AND_TABS = "\t\n\r"
 def control_character_problem(text: str, allowed: str = "") -> str:
     """'' when `text` holds no control character but those `allowed`, else what is wrong, naming the first one
     and where."""
+    if text.isprintable():  # no control character at all (C speed: this runs once per row of a 100,000-row batch)
+        return ""
     for found in _CONTROL.finditer(text):
         if found.group() not in allowed:
             return f"must not contain control characters (U+{ord(found.group()):04X} at position {found.start() + 1})"
