@@ -48,6 +48,7 @@ from services.gateway.routes import (
     zones,
 )
 from services.gateway.webhooks import WebhookDispatcher
+from services.gateway.wire import is_json
 
 log = logging.getLogger(__name__)
 
@@ -218,15 +219,10 @@ async def _on_problem(_request: Request, exc: Problem) -> ProblemResponse:
     return problem_response(exc)
 
 
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
-
-
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> ProblemResponse:
     errors = exc.errors()
     content_type = request.headers.get("content-type", "")
-    if not _is_json(content_type) and any(tuple(e["loc"]) == ("body",) for e in errors):
+    if not is_json(content_type) and any(tuple(e["loc"]) == ("body",) for e in errors):
         # FastAPI parses only JSON media types as JSON: any other body reaches validation as bytes, which would
         # read "Input should be a valid dictionary" about what may well be a valid JSON object.
         sent = f"Content-Type {content_type}" if content_type else "no Content-Type"

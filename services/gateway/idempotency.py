@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from services.common.db import transaction
 from services.gateway import store
 from services.gateway.problems import Problem, problem_response
+from services.gateway.wire import is_json
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -50,7 +51,7 @@ IdempotencyKey = Annotated[
 def canonical_body(body: bytes, content_type: str) -> bytes:
     """What "the same body" compares: a JSON body's content, whatever its key order and whitespace (a client that
     re-serialises before retrying sends other bytes for the same request); any other body, its bytes."""
-    if content_type.split(";")[0].strip().lower() != "application/json":
+    if not is_json(content_type):
         return body
     try:
         # Objects as sorted pairs (the last of duplicate keys wins, as in parsing); numbers kept exact, as

@@ -49,8 +49,6 @@ IDEMPOTENT_REPLAYED_HEADER: dict[str, Any] = {
     "description": "`true` on an answer replayed for a repeated `Idempotency-Key`; absent otherwise",
     "schema": {"type": "string", "enum": ["true"]},
 }
-# Statuses a replay may answer with: the first answer's, when it was a success or one of these problems.
-REPLAYED_PROBLEMS = idempotency.REPLAYABLE_PROBLEMS
 
 
 def _problem(status: int) -> dict[str, Any]:
@@ -73,21 +71,20 @@ def problem_statuses(path: str, method: str, secured: bool, has_body: bool = Fal
     return sorted(statuses)
 
 
-def _honours_idempotency_key(operation: dict[str, Any]) -> bool:
-    """Whether the operation declares the Idempotency-Key header; its schema then says what `idempotent` accepts
-    (FastAPI's reads "string or null", and the length is checked by `idempotent`, a 400, not by the schema)."""
-    found = False
-    for parameter in operation.get("parameters", []):
-        if parameter.get("in") == "header" and parameter.get("name") == idempotency.HEADER:
-            parameter.setdefault("description", parameter["schema"].get("description", ""))
-            parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 255}
-            found = True
-    return found
-
-
-def _declare_replays(operation: dict[str, Any]) -> None:
+def _declare_idempotency(operation: dict[str, Any]) -> None:
+    """On an operation that takes the Idempotency-Key header (`idempotency.IdempotencyKey`): the header's schema as
+    `idempotent` accepts it (FastAPI's reads "string or null"; the length is checked there, a 400, not a schema
+    422), and `Idempotent-Replayed` on every answer a replay can give."""
+    keys = [
+        p for p in operation.get("parameters", []) if p.get("in") == "header" and p.get("name") == idempotency.HEADER
+    ]
+    if not keys:
+        return
+    for parameter in keys:
+        parameter.setdefault("description", parameter["schema"].get("description", ""))
+        parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 255}
     for status, response in operation.get("responses", {}).items():
-        if status.startswith("2") or (status.isdigit() and int(status) in REPLAYED_PROBLEMS):
+        if status.startswith("2") or (status.isdigit() and int(status) in idempotency.REPLAYABLE_PROBLEMS):
             response.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = IDEMPOTENT_REPLAYED_HEADER
 
 
@@ -143,8 +140,7 @@ def install(app: FastAPI) -> None:
                     # Errors a route declares itself (415, say) are problems like the others.
                     if status.isdigit() and int(status) in TITLES and "content" not in response:
                         response["content"] = _problem(int(status))["content"]
-                if _honours_idempotency_key(operation):
-                    _declare_replays(operation)
+                _declare_idempotency(operation)
         app.openapi_schema = schema
         return schema
 

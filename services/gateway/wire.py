@@ -12,6 +12,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.common.convert import level_from_pb, rfc3339
 
 
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type header names JSON: application/json (any parameters) or an application/*+json."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def level_name(value: int) -> str | None:
     level = level_from_pb(value)  # type: ignore[arg-type]
     return level.value if level else None

@@ -209,3 +209,18 @@ def test_declared_value_pattern_accepts_what_the_indicators_service_accepts(text
 def test_idempotency_fingerprint_of_a_body_with_a_number_beyond_decimal_is_its_bytes() -> None:
     body = b'{"values": [1e999999999999999999999]}'
     assert canonical_body(body, "application/json") == body
+
+
+def test_json_media_types_are_recognised_alike_by_every_body_reader() -> None:
+    from services.gateway.wire import is_json
+
+    assert all(
+        is_json(t) for t in ("application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json")
+    )
+    assert not any(
+        is_json(t) for t in ("", "text/plain", "text/csv", "application/x-www-form-urlencoded", "text/+json")
+    )
+    # Idempotency compares a +json body by content too, as it does an application/json one.
+    assert canonical_body(b'{"b": 1, "a": 2}', "application/merge-patch+json") == canonical_body(
+        b'{"a":2,"b":1}', "application/json"
+    )

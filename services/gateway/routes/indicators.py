@@ -20,7 +20,7 @@ from services.gateway.schemas import (
     ZoneCode,
     ZoneIndicators,
 )
-from services.gateway.wire import clause_json, iso_date, iso_time, level_name, or_none
+from services.gateway.wire import clause_json, is_json, iso_date, iso_time, level_name, or_none
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
 
@@ -146,7 +146,7 @@ def _payload(request: Request) -> str:
         if charset and charset not in ("utf-8", "utf8"):
             raise Problem(415, f"CSV must be UTF-8, not {charset}", "unsupported_media_type")
         return "csv"
-    if media_type == "application/json" or media_type.endswith("+json"):
+    if is_json(media_type):
         return "json"
     raise Problem(415, "send the values as application/json or text/csv", "unsupported_media_type")
 
