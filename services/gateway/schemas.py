@@ -20,7 +20,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from services.common.text import control_character_problem
+from services.common.text import name_problem
 
 
 def _iso_date_only(value: object) -> object:
@@ -41,9 +41,7 @@ CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
 
 def _printable_name(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    if problem := control_character_problem(value):
+    if problem := name_problem(value):
         raise ValueError(problem)
     return value
 

@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 
 from services.common.errors import FieldViolation, InvalidArgument
+from services.common.text import name_problem
 from services.talent.domain.age import completed_years
 from services.talent.domain.checks import (
     ConfirmationLetter,
@@ -35,7 +36,6 @@ R_VISA_TALENT_TYPES = ("high_level", "urgently_needed", "other")
 # indicators service's business: a code it does not know is answered as "not registered", not refused.
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{18}$")
 PASSPORT_NUMBER = re.compile(r"^[A-Z0-9]{5,20}$")
-MAX_NAME_LENGTH = 200
 MAX_LETTER_NUMBER_LENGTH = 64
 MAX_AGE_ACCEPTED = 120  # older is a mistyped birth date, not an applicant
 # A pre-check may be for an application planned for the coming months; further ahead is a typo.
@@ -80,10 +80,8 @@ def normalized_passport_number(value: str) -> str:
 def check_applicant(name: str, passport_number: str) -> list[FieldViolation]:
     """The optional identifiers: shape only (they are never stored, only turned into a pseudonym)."""
     violations = []
-    if name and (not name.strip() or len(name) > MAX_NAME_LENGTH):
-        violations.append(
-            FieldViolation(("name",), f"must be a non-blank name of at most {MAX_NAME_LENGTH} characters")
-        )
+    if name and (problem := name_problem(name)):
+        violations.append(FieldViolation(("name",), problem))
     if passport_number and not PASSPORT_NUMBER.fullmatch(normalized_passport_number(passport_number)):
         violations.append(FieldViolation(("passport_number",), "must be 5 to 20 letters and digits"))
     return violations
