@@ -22,7 +22,7 @@ from services.common.db import make_engine, transaction
 from services.common.errors import DomainError
 from services.common.inbox import EventConsumer
 from services.common.metrics import record_build_info
-from services.gateway import openapi, store
+from services.gateway import openapi, store, webhook_docs
 from services.gateway.audit import AuditTrail
 from services.gateway.backends import HTTP_STATUS, Backends
 from services.gateway.deps import KeyCache
@@ -174,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     for router in routers:
         app.include_router(router)
+    webhook_docs.install(app)
     openapi.install(app)
     # Read from the routers themselves: FastAPI (0.165) keeps included routers wrapped in `app.routes`, so the
     # app's own list holds only its direct routes (the docs), not the API's.

@@ -115,6 +115,7 @@ def install(app: FastAPI) -> None:
             version=app.version,
             description=app.description,
             routes=app.routes,
+            webhooks=app.webhooks.routes,
             openapi_version=app.openapi_version,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})

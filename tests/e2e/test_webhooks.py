@@ -16,6 +16,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from services.common.paging import encode_token
+from services.gateway.webhook_docs import delivery_model
 from services.platform import free_port
 from tests.e2e.conftest import eventually
 from tests.e2e.helpers import (
@@ -89,6 +90,8 @@ def delivered_data(receiver: Receiver, event_type: str, match: Callable[[dict[st
         for _, body in list(receiver.received):
             event = json.loads(body)
             if event["type"] == event_type and match(event["data"]):
+                # As the OpenAPI document's `webhooks` declares it: every field, none undeclared.
+                delivery_model(event_type).model_validate_json(body)
                 found: dict[str, Any] = event["data"]
                 return found
         return None
