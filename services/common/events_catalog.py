@@ -41,6 +41,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "a batch of indicator values was accepted",
     ),
     _type("gaoxin.indicators.ranking_published.v1", events_pb2.RankingPublished, "an official ranking was pushed"),
+    _type(
+        "gaoxin.indicators.consequences_determined.v1",
+        events_pb2.ConsequencesDetermined,
+        "clause 二十六's support / restrict outcome for each zone of a ranking pushed or replaced",
+    ),
     _type("gaoxin.rewards.award_granted.v1", events_pb2.AwardGranted, "an award was granted"),
     _type("gaoxin.rewards.award_revoked.v1", events_pb2.AwardRevoked, "an award was revoked"),
     _type(
@@ -111,6 +116,17 @@ def _award_granted(data: dict[str, Any]) -> dict[str, Any]:
     return _respelled(data, {**_beneficiary(data), "clause_number": {"clause": clause_ref(data["clause_number"])}})
 
 
+def _consequences_determined(data: dict[str, Any]) -> dict[str, Any]:
+    # As `GET /v1/evaluations/{year}/consequences/{level}` answers: the clause cited, no version as null.
+    return _respelled(
+        data,
+        {
+            "clause_number": {"clause": clause_ref(data["clause_number"])},
+            "parameter_version": {"parameter_version": data["parameter_version"] or None},
+        },
+    )
+
+
 def _award_revoked(data: dict[str, Any]) -> dict[str, Any]:
     # As one item of `GET /v1/awards?status=revoked`, whose reason is `revocation_reason`.
     return _respelled(data, {**_beneficiary(data), "reason": {"revocation_reason": data["reason"]}})
@@ -124,6 +140,7 @@ def _award_revoked(data: dict[str, Any]) -> dict[str, Any]:
 # (rewards reads the indicators events), and a JSON spelling for portals is no reason to change the bus contract.
 AS_REST: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gaoxin.indicators.zone_recognized.v1": _zone_recognized,
+    "gaoxin.indicators.consequences_determined.v1": _consequences_determined,
     "gaoxin.rewards.award_granted.v1": _award_granted,
     "gaoxin.rewards.award_revoked.v1": _award_revoked,
 }

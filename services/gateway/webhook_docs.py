@@ -85,15 +85,34 @@ class RankingPublishedData(EventData):
     dropped_zone_codes: list[str] = Field(description="zones of the replaced ranking that this one leaves out")
 
 
-class EventBeneficiary(EventObject):
-    kind: Literal["zone", "county", "project"]
-    code: str
-
-
 class EventClause(EventObject):
     id: int = Field(examples=[25])
     label: str | None = Field(examples=["（二十五）"])
     url: str = Field(description="relative to the gateway's base URL", examples=["/v1/policy/clauses/25"])
+
+
+class EventZoneConsequence(EventObject):
+    zone_code: str
+    rank: int
+    outcome: Literal["support", "none", "restrict"]
+    measures: list[Literal["land_quota_restricted", "notice_and_interview", "rectification"]]
+
+
+class ConsequencesDeterminedData(EventData):
+    year: int
+    level: Level
+    field_size: int = Field(description="the n the shares are taken of")
+    support_count: int
+    restrict_count: int
+    parameter_version: str | None = Field(description="null when no rule was in force (a year before the policy)")
+    explanation: str
+    clause: EventClause | None
+    zones: list[EventZoneConsequence]
+
+
+class EventBeneficiary(EventObject):
+    kind: Literal["zone", "county", "project"]
+    code: str
 
 
 class AwardData(EventData):
@@ -125,6 +144,7 @@ DATA_MODELS: dict[str, type[EventData]] = {
     "indicators.county_designated": CountyDesignatedData,
     "indicators.indicator_values_accepted": IndicatorValuesAcceptedData,
     "indicators.ranking_published": RankingPublishedData,
+    "indicators.consequences_determined": ConsequencesDeterminedData,
     "rewards.award_granted": AwardGrantedData,
     "rewards.award_revoked": AwardRevokedData,
     "talent.decision_recorded": DecisionRecordedData,

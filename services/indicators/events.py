@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gaoxin.events.v1 import events_pb2
+from gaoxin.indicators.v1 import indicators_pb2
 from gaoxin.types.v1 import types_pb2
 from sqlalchemy.engine import Connection
 
@@ -20,6 +21,7 @@ ZONE_RECOGNIZED = "gaoxin.indicators.zone_recognized.v1"
 COUNTY_DESIGNATED = "gaoxin.indicators.county_designated.v1"
 INDICATOR_VALUES_ACCEPTED = "gaoxin.indicators.indicator_values_accepted.v1"
 RANKING_PUBLISHED = "gaoxin.indicators.ranking_published.v1"
+CONSEQUENCES_DETERMINED = "gaoxin.indicators.consequences_determined.v1"
 
 
 def recognition_to_pb(recognition: Recognition) -> types_pb2.Recognition:
@@ -88,3 +90,25 @@ def stage_ranking_published(
         dropped_zone_codes=list(dropped),
     )
     return add_event(conn, outbox, RANKING_PUBLISHED, event)
+
+
+def stage_consequences_determined(conn: Connection, consequences: indicators_pb2.Consequences) -> str:
+    """What `GetConsequences` answers for the ranking just stored, for portals that act on clause 二十六."""
+    event = events_pb2.ConsequencesDetermined(
+        meta=new_event_meta(PRODUCER),
+        year=consequences.year,
+        level=consequences.level,
+        field_size=consequences.field_size,
+        support_count=consequences.support_count,
+        restrict_count=consequences.restrict_count,
+        parameter_version=consequences.parameter_version,
+        explanation=consequences.explanation,
+        clause_number=consequences.clause.number,
+        zones=[
+            events_pb2.ConsequencesDetermined.Zone(
+                zone_code=z.zone_code, rank=z.rank, outcome=z.outcome, measures=list(z.measures)
+            )
+            for z in consequences.zones
+        ],
+    )
+    return add_event(conn, outbox, CONSEQUENCES_DETERMINED, event)

@@ -244,7 +244,12 @@ def test_event_data_reads_as_the_rest_api_writes_the_same_facts(api: httpx.Clien
     subscribe(
         api,
         receiver.url,
-        ["indicators.county_designated", "indicators.zone_recognized", "indicators.ranking_published"],
+        [
+            "indicators.county_designated",
+            "indicators.zone_recognized",
+            "indicators.ranking_published",
+            "indicators.consequences_determined",
+        ],
     )
     county = f"8{secrets.randbelow(10**5):05d}"
     assert api.put(f"/v1/counties/{county}", json={"name": "事件县"}).status_code in (200, 201)
@@ -262,11 +267,19 @@ def test_event_data_reads_as_the_rest_api_writes_the_same_facts(api: httpx.Clien
     designated = delivered_data(receiver, "indicators.county_designated", lambda d: d["county_code"] == county)
     recognized = delivered_data(receiver, "indicators.zone_recognized", lambda d: d["zone_code"] == zone)
     published = delivered_data(receiver, "indicators.ranking_published", lambda d: d["year"] == year)
+    determined = delivered_data(
+        receiver, "indicators.consequences_determined", lambda d: [z["zone_code"] for z in d["zones"]] == [zone]
+    )
 
     # Every key of `data` where the REST answer to the same write has it, with the same value.
     assert unlike_rest(designated, designated_answer.json()) == []
     assert unlike_rest(recognized, recognized_answer.json()) == []
     assert unlike_rest(published, ranking.json()) == []
+    consequences = api.get(f"/v1/evaluations/{year}/consequences/provincial")
+    assert consequences.status_code == 200, consequences.text
+    assert unlike_rest(determined, consequences.json()) == []
+    assert set(consequences.json()) - set(determined) == set()  # all of it (the clause less its text)
+    assert determined["clause"] == {k: consequences.json()["clause"][k] for k in ("id", "label", "url")}
     [listed] = api.get(f"/v1/counties/{county}").json()["designations"]
     assert {k: designated[k] for k in listed} == listed == designation
     rest_zone = api.get(f"/v1/zones/{zone}").json()

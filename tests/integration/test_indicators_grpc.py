@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from alembic import command
+from gaoxin.events.v1 import events_pb2
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 from gaoxin.indicators.v1 import indicators_pb2_grpc as pb_grpc
 from gaoxin.types.v1 import types_pb2
@@ -254,4 +255,40 @@ def test_ranking_cites_clause_25_and_a_year_not_ended_in_china_is_refused_unstor
     with transaction(service.engine) as conn:
         assert ranking_store.get_ranking(conn, future, ZoneLevel.NATIONAL) is None
         staged = conn.execute(select(store.outbox.c.subject)).scalars().all()
-    assert staged == ["gaoxin.indicators.ranking_published.v1"]  # the 2024 ranking's only
+    # The 2024 ranking's only: the ranking and its clause 二十六 consequences.
+    assert staged == ["gaoxin.indicators.ranking_published.v1", "gaoxin.indicators.consequences_determined.v1"]
+
+
+def test_a_ranking_publishes_its_consequences_as_get_consequences_reads_them(service: Service) -> None:
+    answers: list[pb.Consequences] = []
+
+    async def scenario(stub: pb_grpc.IndicatorsServiceStub) -> None:
+        ranks = [pb.RankEntry(zone_code="LYG", rank=3)]
+        await stub.PutRanking(
+            pb.PutRankingRequest(year=2023, level=types_pb2.ZONE_LEVEL_NATIONAL, ranks=ranks, field_size=20)
+        )
+        request = pb.GetConsequencesRequest(year=2023, level=types_pb2.ZONE_LEVEL_NATIONAL)
+        answers.append(await stub.GetConsequences(request))
+
+    service.run(scenario)
+    [read] = answers
+    with transaction(service.engine) as conn:
+        [payload] = (
+            conn.execute(
+                select(store.outbox.c.payload).where(
+                    store.outbox.c.subject == "gaoxin.indicators.consequences_determined.v1"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    event = events_pb2.ConsequencesDetermined.FromString(payload)
+
+    assert (event.year, event.level, event.field_size) == (2023, types_pb2.ZONE_LEVEL_NATIONAL, 20)
+    assert (event.support_count, event.restrict_count) == (read.support_count, read.restrict_count) == (2, 2)
+    assert (event.parameter_version, event.explanation) == (read.parameter_version, read.explanation)
+    assert event.clause_number == read.clause.number == 26
+    assert [(z.zone_code, z.rank, z.outcome, list(z.measures)) for z in event.zones] == [
+        (z.zone_code, z.rank, z.outcome, list(z.measures)) for z in read.zones
+    ]
+    assert [z.outcome for z in event.zones] == ["none"]  # rank 3 of 20: neither the top 2 nor the bottom 2

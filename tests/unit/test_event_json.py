@@ -122,6 +122,7 @@ REST_MODEL: dict[str, Any] = {
     "indicators.county_designated": schemas.DesignationRecorded,  # POST /v1/counties/{county_code}/designations
     "indicators.indicator_values_accepted": schemas.ValueBatchResult,  # POST /v1/indicator-values:batch
     "indicators.ranking_published": schemas.RankingPublished,  # PUT /v1/evaluations/{year}/rankings/{level}
+    "indicators.consequences_determined": schemas.Consequences,  # GET /v1/evaluations/{year}/consequences/{level}
     "rewards.award_granted": schemas.Award,  # GET /v1/awards
     "rewards.award_revoked": schemas.Award,
     "talent.decision_recorded": schemas.TalentDecision,  # GET /v1/talent/decisions/{decision_id}

@@ -27,15 +27,32 @@ REAL_WORDS: dict[str, Any] = {
     "programme": "ip_pilot",
     "clause_number": 25,
 }
+# Fields of the same name whose words depend on the event.
+REAL_WORDS_BY_MESSAGE: dict[str, dict[str, Any]] = {
+    "ConsequencesDetermined.Zone": {"outcome": "restrict", "measures": ["rectification"]},
+}
+
+
+def with_real_words(message: Message) -> Message:
+    """The message with the words the platform really writes where the filler put `<field>-1`, nested ones too."""
+    words = {**REAL_WORDS, **REAL_WORDS_BY_MESSAGE.get(message.DESCRIPTOR.full_name.split(".", 3)[-1], {})}
+    for field in message.DESCRIPTOR.fields:
+        if field.name in words:
+            if field.is_repeated:
+                del getattr(message, field.name)[:]
+                getattr(message, field.name).extend(words[field.name])
+            else:
+                setattr(message, field.name, words[field.name])
+        elif field.message_type is not None:
+            values = getattr(message, field.name)
+            for nested in values if field.is_repeated else [values]:
+                with_real_words(nested)
+    return message
 
 
 def real_event(event_type: EventType) -> Message:
     """Every field set (as the filler sets them), with the words the platform really writes where it has words."""
-    message = filled(event_type.message())
-    for field, value in REAL_WORDS.items():
-        if field in message.DESCRIPTOR.fields_by_name:
-            setattr(message, field, value)
-    return message
+    return with_real_words(filled(event_type.message()))
 
 
 def delivery(event_type: EventType) -> dict[str, Any]:

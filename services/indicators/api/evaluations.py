@@ -25,7 +25,7 @@ from services.indicators.domain.ranking import (
     historical_best,
 )
 from services.indicators.domain.targets import ratio
-from services.indicators.events import stage_ranking_published
+from services.indicators.events import stage_consequences_determined, stage_ranking_published
 from services.indicators.store import rankings as ranking_store
 from services.indicators.store import values as value_store
 from services.indicators.store.registry import known_zones, levels_on
@@ -108,6 +108,7 @@ class EvaluationsApi(ServicerBase):
                 stage_ranking_published(conn, request.year, level, sorted(entries), earlier is not None, dropped)
                 now = ranking_store.get_ranking(conn, request.year, level)
                 assert now is not None
+                stage_consequences_determined(conn, consequences_of(now))
                 return pb.PutRankingResponse(
                     replaced=earlier is not None,
                     changed=True,
@@ -176,29 +177,33 @@ class EvaluationsApi(ServicerBase):
         row = await self._read(work)
         if row is None:
             raise NotFound(f"no official {level.value} ranking for {request.year}")
-        n = effective_field_size(row.entries, row.field_size)
-        reply = pb.Consequences(
-            year=row.year, level=level_to_pb(level), clause=clause_to_pb(consequences.CLAUSE_CONSEQUENCES), field_size=n
+        return consequences_of(row)
+
+
+def consequences_of(row: ranking_store.RankingRow) -> pb.Consequences:
+    """Clause 二十六's outcome for each zone of a stored ranking: read by `GetConsequences`, published with the
+    ranking (`consequences_determined`)."""
+    n = effective_field_size(row.entries, row.field_size)
+    reply = pb.Consequences(
+        year=row.year, level=level_to_pb(row.level), clause=clause_to_pb(consequences.CLAUSE_CONSEQUENCES), field_size=n
+    )
+    rule = in_force(consequences.RULES, end_of_year(row.year))
+    if rule is None:
+        reply.explanation = (
+            f"no consequence: clause 二十六 took effect with the policy on "
+            f"{min(r.effective_from for r in consequences.RULES).isoformat()}, after the end of {row.year}"
         )
-        rule = in_force(consequences.RULES, end_of_year(row.year))
-        if rule is None:
-            reply.explanation = (
-                f"no consequence: clause 二十六 took effect with the policy on "
-                f"{min(r.effective_from for r in consequences.RULES).isoformat()}, after the end of {row.year}"
-            )
-            reply.zones.extend(
-                pb.ZoneConsequence(zone_code=e.zone_code, rank=e.rank, outcome="none") for e in row.entries
-            )
-            return reply
-        top, bottom = consequences.counts(n, rule.value)
-        reply.parameter_version = rule.label
-        reply.support_count, reply.restrict_count = top, bottom
-        reply.zones.extend(
-            pb.ZoneConsequence(zone_code=o.zone_code, rank=o.rank, outcome=o.outcome, measures=o.measures)
-            for o in consequences.outcomes(row.entries, n, rule.value)
-        )
-        reply.explanation = explain(level, n, top, bottom, rule.label)
+        reply.zones.extend(pb.ZoneConsequence(zone_code=e.zone_code, rank=e.rank, outcome="none") for e in row.entries)
         return reply
+    top, bottom = consequences.counts(n, rule.value)
+    reply.parameter_version = rule.label
+    reply.support_count, reply.restrict_count = top, bottom
+    reply.zones.extend(
+        pb.ZoneConsequence(zone_code=o.zone_code, rank=o.rank, outcome=o.outcome, measures=o.measures)
+        for o in consequences.outcomes(row.entries, n, rule.value)
+    )
+    reply.explanation = explain(row.level, n, top, bottom, rule.label)
+    return reply
 
 
 def explain(level: ZoneLevel, n: int, top: int, bottom: int, version: str) -> str:

@@ -256,6 +256,89 @@ class RankingPublished(_message.Message):
 Global___RankingPublished: _TypeAlias = RankingPublished  # noqa: Y015
 
 @_typing.final
+class ConsequencesDetermined(_message.Message):
+    """gaoxin.indicators.consequences_determined.v1: clause 二十六's outcome for each zone of an official ranking, published
+    with every ranking pushed or replaced (as `GET /v1/evaluations/{year}/consequences/{level}` answers it then).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Zone(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ZONE_CODE_FIELD_NUMBER: _builtins.int
+        RANK_FIELD_NUMBER: _builtins.int
+        OUTCOME_FIELD_NUMBER: _builtins.int
+        MEASURES_FIELD_NUMBER: _builtins.int
+        zone_code: _builtins.str
+        rank: _builtins.int
+        outcome: _builtins.str
+        """"support" | "none" | "restrict" """
+        @_builtins.property
+        def measures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+            """restrict: "land_quota_restricted", "notice_and_interview", "rectification" """
+
+        def __init__(
+            self,
+            *,
+            zone_code: _builtins.str = ...,
+            rank: _builtins.int = ...,
+            outcome: _builtins.str = ...,
+            measures: _abc.Iterable[_builtins.str] | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["measures", b"measures", "outcome", b"outcome", "rank", b"rank", "zone_code", b"zone_code"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    META_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    FIELD_SIZE_FIELD_NUMBER: _builtins.int
+    SUPPORT_COUNT_FIELD_NUMBER: _builtins.int
+    RESTRICT_COUNT_FIELD_NUMBER: _builtins.int
+    PARAMETER_VERSION_FIELD_NUMBER: _builtins.int
+    EXPLANATION_FIELD_NUMBER: _builtins.int
+    CLAUSE_NUMBER_FIELD_NUMBER: _builtins.int
+    ZONES_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    level: _types_pb2.ZoneLevel.ValueType
+    field_size: _builtins.int
+    support_count: _builtins.int
+    restrict_count: _builtins.int
+    parameter_version: _builtins.str
+    """"" when no rule was in force (a year that ended before the policy)"""
+    explanation: _builtins.str
+    clause_number: _builtins.int
+    @_builtins.property
+    def meta(self) -> Global___EventMeta: ...
+    @_builtins.property
+    def zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsequencesDetermined.Zone]: ...
+    def __init__(
+        self,
+        *,
+        meta: Global___EventMeta | None = ...,
+        year: _builtins.int = ...,
+        level: _types_pb2.ZoneLevel.ValueType = ...,
+        field_size: _builtins.int = ...,
+        support_count: _builtins.int = ...,
+        restrict_count: _builtins.int = ...,
+        parameter_version: _builtins.str = ...,
+        explanation: _builtins.str = ...,
+        clause_number: _builtins.int = ...,
+        zones: _abc.Iterable[Global___ConsequencesDetermined.Zone] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clause_number", b"clause_number", "explanation", b"explanation", "field_size", b"field_size", "level", b"level", "meta", b"meta", "parameter_version", b"parameter_version", "restrict_count", b"restrict_count", "support_count", b"support_count", "year", b"year", "zones", b"zones"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsequencesDetermined: _TypeAlias = ConsequencesDetermined  # noqa: Y015
+
+@_typing.final
 class AwardGranted(_message.Message):
     """gaoxin.rewards.award_granted.v1"""
 
