@@ -93,7 +93,8 @@ def decision_json(decision: pb.Decision) -> dict[str, Any]:
         "decided_at": iso_time(decision.decided_at),
         "subject": or_none(decision.subject),
         "subject_basis": or_none(decision.subject_basis),
-        "inputs": dict(decision.inputs),
+        # Sorted: a protobuf map has no order of its own, and its iteration order differs from one start to the next.
+        "inputs": dict(sorted(decision.inputs.items())),
         "requested_by": decision.requested_by,
     }
 
