@@ -7,9 +7,18 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from services.common.config import Settings
 from services.gateway.domain.audit import GENESIS, AuditEntry, entry_hash, first_break
 from services.gateway.domain.ratelimit import FixedWindowLimiter
-from services.gateway.domain.webhooks import new_secret, retry_delay, secret_problem, sign, target_problem
+from services.gateway.domain.webhooks import (
+    RETRY_CAP_SECONDS,
+    new_secret,
+    retry_delay,
+    retry_window,
+    secret_problem,
+    sign,
+    target_problem,
+)
 from services.gateway.problems import preferred_language
 from services.gateway.routes.webhooks import SECRET_SCHEMA
 
@@ -89,6 +98,29 @@ def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
     delays = [retry_delay(n, base_seconds=5, cap_seconds=3600, rng=rng) for n in range(1, 12)]
     assert all(5 * 2 ** (n - 1) / 2 <= d <= 5 * 2 ** (n - 1) for n, d in zip(range(1, 8), delays, strict=False))
     assert 1800 <= delays[-1] <= 3600  # capped: 5 s · 2^10 would be 5120 s
+
+
+class _Extreme(random.Random):
+    """Draws the lowest (or highest) value `uniform` may give: the schedule's bounds, as `retry_window` states them."""
+
+    def __init__(self, highest: bool) -> None:
+        super().__init__()
+        self.highest = highest
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.highest else a
+
+
+def test_default_retry_schedule_keeps_a_delivery_for_more_than_a_day() -> None:
+    base = Settings.model_fields["webhook_retry_base_seconds"].default
+    attempts = Settings.model_fields["webhook_max_attempts"].default
+    drawn = [sum(retry_delay(n, base, rng=_Extreme(highest)) for n in range(1, attempts)) for highest in (False, True)]
+
+    assert (base, attempts, RETRY_CAP_SECONDS) == (5.0, 21, 21600.0)
+    assert retry_window(attempts, base) == tuple(drawn) == (96077.5, 192155.0)  # README: 26.7 to 53.4 hours
+    assert drawn[0] > 24 * 3600
+    # The cap is reached: 5 s · 2^13 = 40960 s would be a delay of 11 hours.
+    assert retry_delay(14, base, rng=_Extreme(True)) == RETRY_CAP_SECONDS
 
 
 def test_audit_chain_detects_a_changed_or_removed_entry() -> None:

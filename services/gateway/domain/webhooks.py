@@ -39,15 +39,29 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def retry_delay(
-    attempts: int, base_seconds: float, cap_seconds: float = 3600.0, rng: random.Random | None = None
-) -> float:
-    """Exponential back-off with full jitter after `attempts` failed attempts: uniform in [0, min(cap, base·2^(n-1))].
+# Back-off between attempts: base·2^(n-1) after the n-th failed attempt, at most this. With the default base (5 s)
+# and attempts (21, services/common/config.py) a delivery is retried for 26.7 to 53.4 hours (README, Settings).
+RETRY_CAP_SECONDS = 6 * 3600.0
 
-    Full jitter spreads retries of many deliveries that failed together (a portal that was down).
+
+def retry_delay(
+    attempts: int, base_seconds: float, cap_seconds: float = RETRY_CAP_SECONDS, rng: random.Random | None = None
+) -> float:
+    """Exponential back-off with "equal" jitter after `attempts` failed attempts: uniform in [c/2, c], where
+    c = min(cap, base·2^(n-1)).
+
+    The jitter spreads the retries of many deliveries that failed together (a portal that was down), and half of
+    each delay is certain, so the schedule's shortest total is half its longest (`retry_window`).
     """
     ceiling = min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1))
     return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def retry_window(max_attempts: int, base_seconds: float, cap_seconds: float = RETRY_CAP_SECONDS) -> tuple[float, float]:
+    """The shortest and longest time from a delivery's first attempt to its last (then it is `failed`): the sums of
+    the `max_attempts - 1` delays' lower and upper bounds."""
+    ceilings = [min(cap_seconds, base_seconds * 2 ** (n - 1)) for n in range(1, max_attempts)]
+    return sum(ceilings) / 2, sum(ceilings)
 
 
 def target_problem(url: str, addresses: Iterable[str], allow_private: bool) -> str | None:
