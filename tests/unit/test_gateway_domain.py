@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import random
 import re
 import time
@@ -12,6 +13,7 @@ from services.gateway.domain.audit import GENESIS, AuditEntry, entry_hash, first
 from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.domain.webhooks import (
     RETRY_CAP_SECONDS,
+    embedded_ipv4,
     new_secret,
     retry_delay,
     retry_window,
@@ -77,6 +79,20 @@ def test_secret_format(secret: str, ok: bool) -> None:
         ("https://user:pw@portal.example.gov.cn/hook", ["8.8.8.8"], "credentials"),
         ("ftp://portal.example.gov.cn/hook", ["8.8.8.8"], "http(s)"),
         ("https://nowhere.invalid/hook", [], "resolve"),
+        # IPv6 addresses embedding a non-global IPv4 address are judged by it (Python calls most of them global).
+        ("https://v6/hook", ["::127.0.0.1"], "embeds 127.0.0.1"),  # IPv4-compatible
+        ("https://v6/hook", ["::ffff:10.0.0.1"], "embeds 10.0.0.1"),  # IPv4-mapped
+        ("https://v6/hook", ["2002:7f00:1::"], "embeds 127.0.0.1"),  # 6to4
+        ("https://v6/hook", ["2002:a9fe:a9fe::1"], "embeds 169.254.169.254"),  # 6to4 of the metadata address
+        ("https://v6/hook", ["64:ff9b::7f00:1"], "embeds 127.0.0.1"),  # NAT64
+        ("https://v6/hook", ["64:ff9b:1::808:808"], "local-use NAT64"),  # RFC 8215, never global
+        ("https://v6/hook", ["2001:0:4136:e378:8000:63bf:3fff:fdd2"], "embeds 192.0.2.45"),  # Teredo client
+        ("https://v6/hook", ["::"], "embeds 0.0.0.0"),
+        ("https://v6/hook", ["::ffff:8.8.8.8"], None),  # a public IPv4 address, mapped
+        ("https://v6/hook", ["2002:808:808::1"], None),  # 6to4 of a public IPv4 address
+        ("https://v6/hook", ["64:ff9b::808:808"], None),  # NAT64 of a public IPv4 address
+        ("https://v6/hook", ["2001:4860:4860::8888"], None),
+        ("https://mixed/hook", ["8.8.8.8", "::127.0.0.1"], "embeds 127.0.0.1"),  # every address must be public
     ],
 )
 def test_webhook_targets_on_private_ranges_are_refused(
@@ -91,6 +107,20 @@ def test_webhook_targets_on_private_ranges_are_refused(
 
 def test_private_targets_are_allowed_only_by_the_admin_setting() -> None:
     assert target_problem("http://127.0.0.1:9999/hook", ["127.0.0.1"], allow_private=True) is None
+
+
+def test_embedded_ipv4_addresses_are_found_in_each_form() -> None:
+    found = {
+        a: [str(v4) for v4 in embedded_ipv4(ipaddress.IPv6Address(a))]
+        for a in ("::7f00:1", "::ffff:7f00:1", "2002:7f00:1::", "64:ff9b::7f00:1", "2001:4860:4860::8888")
+    }
+    assert found == {
+        "::7f00:1": ["127.0.0.1"],
+        "::ffff:7f00:1": ["127.0.0.1"],
+        "2002:7f00:1::": ["127.0.0.1"],
+        "64:ff9b::7f00:1": ["127.0.0.1"],
+        "2001:4860:4860::8888": [],
+    }
 
 
 def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
