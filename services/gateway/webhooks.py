@@ -6,6 +6,10 @@ until the attempts run out.
 
 Each delivery is sent on its own, never waiting for another: a portal whose endpoint hangs until the timeout
 holds at most `per_webhook` of the `in_flight` slots, and every other portal's deliveries go on meanwhile.
+
+Against DNS rebinding, each attempt resolves the target's host once, checks the addresses (`target_problem`) and
+connects to a checked address itself, keeping the host name for the `Host` header, TLS SNI and the certificate
+check: the name is never resolved again between the check and the connection.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import contextlib
 import functools
 import logging
 import socket
+import ssl
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client import Counter
@@ -35,11 +39,27 @@ DELIVERY_ATTEMPTS = Counter("gaoxin_webhook_attempts_total", "Webhook delivery a
 
 
 async def resolve(host: str) -> list[str]:
+    """The addresses `host` resolves to, in the resolver's order of preference (RFC 6724), each once."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         return []
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def delivery_client(verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+    """The HTTP client deliveries are sent with.
+
+    No connection is kept for reuse: httpcore pools connections by scheme, address and port, so one opened with
+    one host's SNI and certificate could carry another host's delivery to the same address. No proxy from the
+    environment either: a proxy would resolve the name again.
+    """
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        verify=verify,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
 
 
 class WebhookDispatcher:
@@ -63,7 +83,7 @@ class WebhookDispatcher:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        async with delivery_client() as client:
             try:
                 while self._running:
                     self._wake.clear()
@@ -119,30 +139,43 @@ class WebhookDispatcher:
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
-        host = urlsplit(delivery.url).hostname or ""
-        allow_private = self.settings.webhooks_allow_private_targets
-        refused = target_problem(delivery.url, await resolve(host), allow_private)
+        url = httpx.URL(delivery.url)
+        host = url.raw_host.decode("ascii")  # IDNA-encoded, as it is resolved and as TLS names it
+        addresses = await resolve(host)
+        refused = target_problem(delivery.url, addresses, self.settings.webhooks_allow_private_targets)
         if refused:
             error = f"target refused: {refused}"
+        elif not addresses:
+            error = f"host {host} does not resolve"
         else:
             timestamp = int(time.time())
             headers = {
+                "host": url.netloc.decode("ascii"),  # the URL's host and port, as httpx would send them
                 "content-type": "application/json",
                 "webhook-id": delivery.message_id,
                 "webhook-timestamp": str(timestamp),
                 "webhook-signature": sign(delivery.secret, delivery.message_id, timestamp, delivery.payload),
                 "user-agent": "gaoxin-webhooks/1",
             }
-            try:
-                reply = await client.post(
-                    delivery.url,
-                    content=delivery.payload,
-                    headers=headers,
-                    timeout=self.settings.webhook_timeout_seconds,
-                )
-                status_code = reply.status_code
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            # To a checked address, never the name (which httpx would resolve again); the next one only when this
+            # one refuses the connection, before anything was sent.
+            for address in addresses:
+                try:
+                    reply = await client.post(
+                        url.copy_with(host=address.split("%")[0]),
+                        content=delivery.payload,
+                        headers=headers,
+                        timeout=self.settings.webhook_timeout_seconds,
+                        extensions={"sni_hostname": host},
+                    )
+                except httpx.ConnectError as exc:
+                    error = f"{type(exc).__name__}: {exc} ({address})"
+                    continue
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                else:
+                    status_code, error = reply.status_code, None
+                break
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         await asyncio.to_thread(self._settle, delivery, status_code, error, elapsed_ms)
 
