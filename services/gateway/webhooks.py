@@ -10,6 +10,10 @@ holds at most `per_webhook` of the `in_flight` slots, and every other portal's d
 Against DNS rebinding, each attempt resolves the target's host once, checks the addresses (`target_problem`) and
 connects to a checked address itself, keeping the host name for the `Host` header, TLS SNI and the certificate
 check: the name is never resolved again between the check and the connection.
+
+`webhook_timeout_seconds` bounds a whole attempt (resolving, connecting, sending, the status and the body), and
+at most `RESPONSE_BODY_CAP_BYTES` of the response body are read, then dropped: a receiver that drips its answer
+or sends an endless one holds a sending slot no longer than the timeout.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import socket
 import ssl
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -34,6 +39,9 @@ from services.gateway import store
 from services.gateway.domain.webhooks import retry_delay, sign, target_problem
 
 log = logging.getLogger(__name__)
+
+# What is read of a receiver's answer beyond its status, only so that the exchange ends cleanly; never kept.
+RESPONSE_BODY_CAP_BYTES = 64 * 1024
 
 DELIVERY_ATTEMPTS = Counter("gaoxin_webhook_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
 
@@ -137,47 +145,70 @@ class WebhookDispatcher:
 
     async def deliver(self, client: httpx.AsyncClient, delivery: store.DueDelivery) -> None:
         started = time.perf_counter()
-        status_code: int | None = None
-        error: str | None = None
+        result = _Result()
+        timeout = self.settings.webhook_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                await self._attempt(client, delivery, result)
+        except TimeoutError:
+            # The status, once received, decides the outcome: a 2xx receiver has the event even if it drips the rest.
+            what = "waiting for the answer" if result.status_code is None else "reading the response body"
+            result.error = f"timed out after {timeout:g} s {what}"
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        await asyncio.to_thread(self._settle, delivery, result.status_code, result.error, elapsed_ms)
+
+    async def _attempt(self, client: httpx.AsyncClient, delivery: store.DueDelivery, result: _Result) -> None:
+        """Resolve, check, send and read the answer, recording in `result` as it goes (so that what a timeout
+        interrupts is known)."""
         url = httpx.URL(delivery.url)
         host = url.raw_host.decode("ascii")  # IDNA-encoded, as it is resolved and as TLS names it
         addresses = await resolve(host)
-        refused = target_problem(delivery.url, addresses, self.settings.webhooks_allow_private_targets)
-        if refused:
-            error = f"target refused: {refused}"
-        elif not addresses:
-            error = f"host {host} does not resolve"
-        else:
-            timestamp = int(time.time())
-            headers = {
-                "host": url.netloc.decode("ascii"),  # the URL's host and port, as httpx would send them
-                "content-type": "application/json",
-                "webhook-id": delivery.message_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(delivery.secret, delivery.message_id, timestamp, delivery.payload),
-                "user-agent": "gaoxin-webhooks/1",
-            }
-            # To a checked address, never the name (which httpx would resolve again); the next one only when this
-            # one refuses the connection, before anything was sent.
-            for address in addresses:
-                try:
-                    reply = await client.post(
-                        url.copy_with(host=address.split("%")[0]),
-                        content=delivery.payload,
-                        headers=headers,
-                        timeout=self.settings.webhook_timeout_seconds,
-                        extensions={"sni_hostname": host},
-                    )
-                except httpx.ConnectError as exc:
-                    error = f"{type(exc).__name__}: {exc} ({address})"
-                    continue
-                except httpx.HTTPError as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                else:
-                    status_code, error = reply.status_code, None
-                break
-        elapsed_ms = int((time.perf_counter() - started) * 1000)
-        await asyncio.to_thread(self._settle, delivery, status_code, error, elapsed_ms)
+        if refused := target_problem(delivery.url, addresses, self.settings.webhooks_allow_private_targets):
+            result.error = f"target refused: {refused}"
+            return
+        if not addresses:
+            result.error = f"host {host} does not resolve"
+            return
+        timestamp = int(time.time())
+        headers = {
+            "host": url.netloc.decode("ascii"),  # the URL's host and port, as httpx would send them
+            "content-type": "application/json",
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(delivery.secret, delivery.message_id, timestamp, delivery.payload),
+            "user-agent": "gaoxin-webhooks/1",
+        }
+        # To a checked address, never the name (which httpx would resolve again); the next one only when this one
+        # refuses the connection, before anything was sent.
+        for address in addresses:
+            request = client.build_request(
+                "POST",
+                url.copy_with(host=address.split("%")[0]),
+                content=delivery.payload,
+                headers=headers,
+                timeout=None,  # the attempt's own timeout bounds it all
+                extensions={"sni_hostname": host},
+            )
+            try:
+                reply = await client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                result.error = f"{type(exc).__name__}: {exc} ({address})"
+                continue
+            except httpx.HTTPError as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+                return
+            result.status_code, result.error = reply.status_code, None
+            try:
+                received = 0
+                async for chunk in reply.aiter_raw():
+                    received += len(chunk)
+                    if received >= RESPONSE_BODY_CAP_BYTES:
+                        break
+            except httpx.HTTPError as exc:
+                result.error = f"reading the response body: {type(exc).__name__}: {exc}"
+            finally:
+                await reply.aclose()
+            return
 
     def _settle(self, delivery: store.DueDelivery, status_code: int | None, error: str | None, elapsed_ms: int) -> None:
         attempts = delivery.attempts + 1
@@ -192,10 +223,18 @@ class WebhookDispatcher:
             outcome = "pending"
             delay = retry_delay(attempts, self.settings.webhook_retry_base_seconds)
             next_at = datetime.now(UTC) + timedelta(seconds=delay)
-        if status_code is not None and outcome != "delivered" and error is None:
-            error = f"HTTP {status_code}"
+        if status_code is not None and outcome != "delivered":
+            error = f"HTTP {status_code}" + (f"; {error}" if error else "")
         with transaction(self.engine) as conn:
             store.record_attempt(conn, delivery, status_code, error, elapsed_ms, outcome, next_at)
             if outcome == "abandoned":
                 store.disable_webhook(conn, delivery.webhook_id, "the receiver answered 410 Gone")
         DELIVERY_ATTEMPTS.labels(outcome).inc()
+
+
+@dataclass
+class _Result:
+    """What one attempt got: the receiver's status, if it answered one, and what went wrong, if anything."""
+
+    status_code: int | None = None
+    error: str | None = None

@@ -5,11 +5,14 @@ delivery log then says."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,6 +61,40 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Dripper:
+    """A receiver that answers by hand: each (bytes, pause) of `plan` in turn, whatever the client does meanwhile."""
+
+    def __init__(self, plan: Iterable[tuple[bytes, float]]) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, args=(plan,), daemon=True).start()
+
+    def _serve(self, plan: Iterable[tuple[bytes, float]]) -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.recv(65536)  # the request
+                for data, pause in plan:
+                    conn.sendall(data)
+                    time.sleep(pause)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def drippers() -> Iterator[Callable[[Iterable[tuple[bytes, float]]], Dripper]]:
+    made: list[Dripper] = []
+
+    def make(plan: Iterable[tuple[bytes, float]]) -> Dripper:
+        made.append(Dripper(plan))
+        return made[-1]
+
+    yield make
+    for dripper in made:
+        dripper.close()
 
 
 @pytest.fixture
@@ -211,3 +248,55 @@ def test_tls_delivery_refuses_a_certificate_for_another_name_at_the_checked_addr
     [attempt] = found["attempts"]
     assert attempt["status_code"] is None and "certificate verify failed" in attempt["error"], attempt
     assert impostor.received == []
+
+
+def bytewise(data: bytes, pause: float) -> list[tuple[bytes, float]]:
+    return [(data[i : i + 1], pause) for i in range(len(data))]
+
+
+def test_a_receiver_dripping_its_body_holds_the_attempt_no_longer_than_the_timeout(
+    engine: Engine, drippers: Callable[..., Dripper]
+) -> None:
+    # Its status at once, then 12 bytes of body 0.2 s apart: 2.4 s, each read well within the timeout.
+    dripper = drippers([(b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n", 0.0), *bytewise(b"hello world!", 0.2)])
+    delivery = stage(engine, dripper.url)
+
+    deliver(engine, delivery)
+
+    found = logged(engine, delivery)
+    [attempt] = found["attempts"]
+    assert found["status"] == "delivered"  # it answered 200: it has the event
+    assert attempt["status_code"] == 200
+    assert attempt["error"] == "timed out after 0.5 s reading the response body"
+    assert TIMEOUT * 1000 <= attempt["duration_ms"] < TIMEOUT * 1000 + 400, attempt
+
+
+def test_a_receiver_dripping_its_status_line_times_out_and_is_retried(
+    engine: Engine, drippers: Callable[..., Dripper]
+) -> None:
+    dripper = drippers(bytewise(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", 0.1))  # 3.9 s for the head
+    delivery = stage(engine, dripper.url)
+
+    deliver(engine, delivery)
+
+    found = logged(engine, delivery)
+    [attempt] = found["attempts"]
+    assert (found["status"], attempt["status_code"]) == ("pending", None)
+    assert attempt["error"] == "timed out after 0.5 s waiting for the answer"
+    assert TIMEOUT * 1000 <= attempt["duration_ms"] < TIMEOUT * 1000 + 400, attempt
+
+
+def test_an_endless_response_body_is_read_no_further_than_the_cap(
+    engine: Engine, drippers: Callable[..., Dripper]
+) -> None:
+    # A gigabyte announced, 64 KiB every 20 ms for 4 s: reading it all would take the whole time (or the timeout).
+    chunk = b"x" * 65536
+    dripper = drippers([(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n", 0.0), *[(chunk, 0.02)] * 200])
+    delivery = stage(engine, dripper.url)
+
+    deliver(engine, delivery)
+
+    found = logged(engine, delivery)
+    [attempt] = found["attempts"]
+    assert (found["status"], attempt["status_code"], attempt["error"]) == ("delivered", 200, None)
+    assert attempt["duration_ms"] < TIMEOUT * 1000, attempt
