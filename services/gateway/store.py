@@ -488,36 +488,49 @@ def due_deliveries(
 def record_attempt(
     conn: Connection,
     delivery: DueDelivery,
+    started_at: datetime,
     status_code: int | None,
     error: str | None,
     duration_ms: int,
     outcome: str,
     next_attempt_at: datetime | None,
-) -> None:
+) -> str:
+    """Log an attempt (dated when it started) and settle its delivery with `outcome`; the delivery's status after.
+
+    Only a delivery still pending is settled: one abandoned while the attempt was under way (its webhook deleted)
+    keeps its status, unless the receiver took the event (a 2xx), which makes it delivered. Never pending again.
+    """
     now = datetime.now(UTC)
     attempt = delivery.attempts + 1
+    last_error = (error or "")[:500] or None
     conn.execute(
         webhook_attempts.insert().values(
             delivery_id=delivery.delivery_id,
             attempt=attempt,
-            at=now,
+            at=started_at,
             status_code=status_code,
-            error=(error or "")[:500] or None,
+            error=last_error,
             duration_ms=duration_ms,
         )
     )
-    conn.execute(
+    d = webhook_deliveries.c
+    logged = {"attempts": attempt, "last_status_code": status_code, "last_error": last_error}
+    settled = {
+        "status": outcome,
+        "next_attempt_at": next_attempt_at,
+        "delivered_at": now if outcome == "delivered" else None,
+    }
+    if conn.execute(
         update(webhook_deliveries)
-        .where(webhook_deliveries.c.delivery_id == delivery.delivery_id)
-        .values(
-            status=outcome,
-            attempts=attempt,
-            next_attempt_at=next_attempt_at,
-            last_status_code=status_code,
-            last_error=(error or "")[:500] or None,
-            delivered_at=now if outcome == "delivered" else None,
-        )
-    )
+        .where(d.delivery_id == delivery.delivery_id, d.status == "pending")
+        .values(**logged, **settled)
+    ).rowcount:
+        return outcome
+    if outcome != "delivered":
+        settled = {}
+    conn.execute(update(webhook_deliveries).where(d.delivery_id == delivery.delivery_id).values(**logged, **settled))
+    status: str = conn.execute(select(d.status).where(d.delivery_id == delivery.delivery_id)).scalar_one()
+    return status
 
 
 def list_deliveries(

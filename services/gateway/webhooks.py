@@ -11,6 +11,10 @@ Against DNS rebinding, each attempt resolves the target's host once, checks the 
 connects to a checked address itself, keeping the host name for the `Host` header, TLS SNI and the certificate
 check: the name is never resolved again between the check and the connection.
 
+The log says what happened: an attempt is dated when it started; one that ends after its delivery stopped being
+pending (its webhook deleted meanwhile) is logged without bringing the delivery back; one that the gateway's
+shutdown interrupts is logged as interrupted, and its delivery stays pending, due at once.
+
 `webhook_timeout_seconds` bounds a whole attempt (resolving, connecting, sending, the status and the body), and
 at most `RESPONSE_BODY_CAP_BYTES` of the response body are read, then dropped: a receiver that drips its answer
 or sends an endless one holds a sending slot no longer than the timeout.
@@ -26,6 +30,7 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +47,11 @@ log = logging.getLogger(__name__)
 
 # What is read of a receiver's answer beyond its status, only so that the exchange ends cleanly; never kept.
 RESPONSE_BODY_CAP_BYTES = 64 * 1024
+
+# How long a stopping gateway waits for a delivery's attempt to be written down (a small transaction); past it the
+# attempt goes unlogged and the delivery is sent again after the restart, as it would be anyway.
+SETTLE_GRACE_SECONDS = 1.0
+INTERRUPTED = "interrupted: gateway stopping"
 
 DELIVERY_ATTEMPTS = Counter("gaoxin_webhook_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
 
@@ -105,7 +115,8 @@ class WebhookDispatcher:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), timeout=0.25)
             finally:
-                # Unsettled deliveries stay pending and go again after a restart, with the same webhook-id.
+                # Each attempt under way logs itself as interrupted (`deliver`); its delivery stays pending and goes
+                # again after a restart, with the same webhook-id.
                 tasks = [task for _, task in self._sending.values()]
                 for task in tasks:
                     task.cancel()
@@ -144,7 +155,7 @@ class WebhookDispatcher:
             return store.due_deliveries(conn, datetime.now(UTC), limit, sending, full_webhooks)
 
     async def deliver(self, client: httpx.AsyncClient, delivery: store.DueDelivery) -> None:
-        started = time.perf_counter()
+        started_at, started = datetime.now(UTC), time.perf_counter()
         result = _Result()
         timeout = self.settings.webhook_timeout_seconds
         try:
@@ -154,8 +165,29 @@ class WebhookDispatcher:
             # The status, once received, decides the outcome: a 2xx receiver has the event even if it drips the rest.
             what = "waiting for the answer" if result.status_code is None else "reading the response body"
             result.error = f"timed out after {timeout:g} s {what}"
-        elapsed_ms = int((time.perf_counter() - started) * 1000)
-        await asyncio.to_thread(self._settle, delivery, result.status_code, result.error, elapsed_ms)
+        except asyncio.CancelledError:
+            # Only the gateway stopping cancels a delivery (`run`). Logged, shielded and briefly: the attempt is
+            # numbered like any other but never fails the delivery, which stays pending, due at once.
+            interrupted = result.status_code is None
+            result.error = INTERRUPTED if interrupted else f"{INTERRUPTED} while reading the response body"
+            settle = functools.partial(self._settle, delivery, started_at, result, started, interrupted=interrupted)
+            try:
+                await self._write(settle, limit=SETTLE_GRACE_SECONDS)
+            except Exception:
+                log.warning("could not log an interrupted webhook attempt", exc_info=True)
+            raise
+        await self._write(functools.partial(self._settle, delivery, started_at, result, started))
+
+    async def _write(self, work: Callable[[], None], limit: float | None = None) -> None:
+        """`work` (a database write) in a thread, awaited for at most `limit` seconds, and carried to its end even
+        if this task is cancelled meanwhile, for at most SETTLE_GRACE_SECONDS more."""
+        written = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            await asyncio.wait_for(asyncio.shield(written), limit)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(written), SETTLE_GRACE_SECONDS)
+            raise
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: store.DueDelivery, result: _Result) -> None:
         """Resolve, check, send and read the answer, recording in `result` as it goes (so that what a timeout
@@ -210,13 +242,24 @@ class WebhookDispatcher:
                 await reply.aclose()
             return
 
-    def _settle(self, delivery: store.DueDelivery, status_code: int | None, error: str | None, elapsed_ms: int) -> None:
+    def _settle(
+        self,
+        delivery: store.DueDelivery,
+        started_at: datetime,
+        result: _Result,
+        started: float,
+        interrupted: bool = False,
+    ) -> None:
+        status_code, error = result.status_code, result.error
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
         attempts = delivery.attempts + 1
         next_at: datetime | None = None
         if status_code is not None and 200 <= status_code < 300:
             outcome = "delivered"
         elif status_code == 410:
             outcome = "abandoned"
+        elif interrupted:
+            outcome, next_at = "pending", datetime.now(UTC)
         elif attempts >= self.settings.webhook_max_attempts:
             outcome = "failed"
         else:
@@ -226,10 +269,10 @@ class WebhookDispatcher:
         if status_code is not None and outcome != "delivered":
             error = f"HTTP {status_code}" + (f"; {error}" if error else "")
         with transaction(self.engine) as conn:
-            store.record_attempt(conn, delivery, status_code, error, elapsed_ms, outcome, next_at)
+            settled = store.record_attempt(conn, delivery, started_at, status_code, error, elapsed_ms, outcome, next_at)
             if outcome == "abandoned":
                 store.disable_webhook(conn, delivery.webhook_id, "the receiver answered 410 Gone")
-        DELIVERY_ATTEMPTS.labels(outcome).inc()
+        DELIVERY_ATTEMPTS.labels(settled).inc()
 
 
 @dataclass

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ class Dripper:
     def __init__(self, plan: Iterable[tuple[bytes, float]]) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.requested = threading.Event()
         threading.Thread(target=self._serve, args=(plan,), daemon=True).start()
 
     def _serve(self, plan: Iterable[tuple[bytes, float]]) -> None:
@@ -76,6 +77,7 @@ class Dripper:
             conn, _ = self.listener.accept()
             with conn:
                 conn.recv(65536)  # the request
+                self.requested.set()
                 for data, pause in plan:
                     conn.sendall(data)
                     time.sleep(pause)
@@ -117,8 +119,8 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
         receiver.close()
 
 
-def settings(allow_private: bool = True) -> Settings:
-    return Settings(webhooks_allow_private_targets=allow_private, webhook_timeout_seconds=TIMEOUT)
+def settings(allow_private: bool = True, timeout: float = TIMEOUT) -> Settings:
+    return Settings(webhooks_allow_private_targets=allow_private, webhook_timeout_seconds=timeout)
 
 
 def stage(engine: Engine, url: str) -> store.DueDelivery:
@@ -300,3 +302,74 @@ def test_an_endless_response_body_is_read_no_further_than_the_cap(
     [attempt] = found["attempts"]
     assert (found["status"], attempt["status_code"], attempt["error"]) == ("delivered", 200, None)
     assert attempt["duration_ms"] < TIMEOUT * 1000, attempt
+
+
+def answer(status: int) -> bytes:
+    return f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n".encode()
+
+
+@pytest.mark.parametrize(("status", "then"), [(500, "abandoned"), (200, "delivered")])
+def test_an_attempt_ending_after_its_webhook_is_deleted_never_makes_the_delivery_pending_again(
+    engine: Engine, drippers: Callable[..., Dripper], status: int, then: str
+) -> None:
+    dripper = drippers([(b"", 0.3), (answer(status), 0.0)])  # answers 0.3 s after the request
+    delivery = stage(engine, dripper.url)
+
+    async def scenario() -> None:
+        async with delivery_client() as client:
+            attempt = asyncio.create_task(WebhookDispatcher(engine, settings()).deliver(client, delivery))
+            assert await asyncio.to_thread(dripper.requested.wait, 5)
+            with transaction(engine) as conn:  # DELETE /v1/webhooks/{id}, while the attempt is under way
+                store.disable_webhook(conn, delivery.webhook_id, "disabled by key k1")
+            await attempt
+
+    asyncio.run(scenario())
+
+    found = logged(engine, delivery)
+    assert found["status"] == then
+    assert [(a["attempt"], a["status_code"]) for a in found["attempts"]] == [(1, status)]
+    assert found["next_attempt_at"] is None
+    with reading(engine) as conn:
+        assert store.due_deliveries(conn, datetime.now(UTC) + timedelta(days=3), 10) == []
+
+
+def test_an_attempt_interrupted_by_the_gateway_stopping_is_logged_and_its_delivery_stays_due(
+    engine: Engine, drippers: Callable[..., Dripper]
+) -> None:
+    dripper = drippers([(b"", 10.0)])  # never answers
+    delivery = stage(engine, dripper.url)
+
+    async def scenario() -> None:
+        dispatcher = WebhookDispatcher(engine, settings(timeout=10.0))
+        running = asyncio.create_task(dispatcher.run())
+        assert await asyncio.to_thread(dripper.requested.wait, 5)
+        # What the gateway's lifespan does on shutdown.
+        dispatcher.stop()
+        running.cancel()
+        done, _ = await asyncio.wait([running], timeout=5)
+        assert done == {running}
+
+    stopping = datetime.now(UTC)
+    asyncio.run(scenario())
+
+    found = logged(engine, delivery)
+    [attempt] = found["attempts"]
+    assert (attempt["attempt"], attempt["status_code"], attempt["error"]) == (1, None, "interrupted: gateway stopping")
+    assert found["status"] == "pending"
+    assert found["next_attempt_at"] <= datetime.now(UTC)
+    assert attempt["at"] < stopping + timedelta(seconds=1)
+    with reading(engine) as conn:  # sent again at once by the next start, as attempt 2
+        [again] = store.due_deliveries(conn, datetime.now(UTC), 10)
+    assert (again.delivery_id, again.message_id, again.attempts) == (delivery.delivery_id, delivery.message_id, 1)
+
+
+def test_an_attempt_is_dated_when_it_started(engine: Engine, drippers: Callable[..., Dripper]) -> None:
+    dripper = drippers([(b"", 10.0)])  # never answers: the attempt ends at the timeout
+    delivery = stage(engine, dripper.url)
+    before = datetime.now(UTC)
+
+    deliver(engine, delivery)
+
+    [attempt] = logged(engine, delivery)["attempts"]
+    assert attempt["duration_ms"] >= TIMEOUT * 1000
+    assert before <= attempt["at"] < before + timedelta(seconds=TIMEOUT / 2), (before, attempt)

@@ -78,10 +78,12 @@ class WebhookPage(BaseModel):
 
 
 class Attempt(BaseModel):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
+    attempt: int = Field(description="1, 2, …, numbered across the delivery's life")
+    at: datetime = Field(description="when the attempt started (it ended `duration_ms` later)")
+    status_code: int | None = Field(description="the receiver's HTTP status; null if it gave none")
+    error: str | None = Field(
+        description="what went wrong (`HTTP 500`, a timeout, a refused connection, `interrupted: gateway stopping`…)"
+    )
     duration_ms: int
 
 
