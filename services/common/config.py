@@ -64,8 +64,10 @@ class Settings(BaseSettings):
     webhooks_allow_private_targets: bool = Field(
         False, description="let webhooks target loopback, link-local and private addresses (tests, labs)"
     )
+    # With the defaults a delivery is retried for 26.7 to 53.4 hours before it is `failed` (a portal's maintenance
+    # day): delays 5 s doubling, capped at 6 h (domain/webhooks.py RETRY_CAP_SECONDS), each jittered in [c/2, c].
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay; doubles per attempt")
-    webhook_max_attempts: int = Field(10, ge=1)
+    webhook_max_attempts: int = Field(21, ge=1, description="attempts before a delivery is failed")
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = 1.0
     # How long the gateway keeps serving after SIGTERM/SIGINT with /readyz answering 503, so that a load balancer

@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bus = Bus(settings.resolved_nats_url, "gateway", settings.nats_stream_replicas)
         app.state.shutting_down = False
         dispatcher = WebhookDispatcher(app.state.engine, settings)
+        app.state.webhook_dispatcher = dispatcher  # woken by a delivery sent again (`:retry`)
         app.state.webhook_types = ActiveEventTypes(app.state.engine)
         consumers = [
             EventConsumer(app.state.engine, store.inbox, app.state.bus, subscription, after_commit=dispatcher.notify)

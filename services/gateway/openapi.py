@@ -43,6 +43,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+FASTAPI_422_DESCRIPTION = "Validation Error"  # what FastAPI writes for the 422 of every operation with parameters
 
 # On every answer of an operation that declares the `Idempotency-Key` header (`idempotency.IdempotencyKey`).
 IDEMPOTENT_REPLAYED_HEADER: dict[str, Any] = {
@@ -136,7 +137,13 @@ def install(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 statuses = problem_statuses(path, method, "security" in operation, "requestBody" in operation)
                 for status in statuses:
-                    responses[str(status)] = _problem(status)
+                    # A route's own description of the status says when it answers it (FastAPI's generic 422
+                    # "Validation Error" aside); the problem schema is the same for all.
+                    own = responses.get(str(status), {}).get("description")
+                    problem = _problem(status)
+                    if own and own != FASTAPI_422_DESCRIPTION:
+                        problem["description"] = own
+                    responses[str(status)] = problem
                 for status, response in responses.items():
                     # Errors a route declares itself (415, say) are problems like the others.
                     if status.isdigit() and int(status) in TITLES and "content" not in response:

@@ -48,6 +48,8 @@ DETAILS_ZH = {
     "idempotency_key_in_use": "使用该 Idempotency-Key 的请求仍在处理中",
     "bad_idempotency_key": "Idempotency-Key 长度须为 1 至 255 个字符",
     "conflict": "与已有数据冲突",
+    "webhook_disabled": "该 Webhook 订阅已停用，其投递不再重发",
+    "delivery_not_retryable": "只有失败或已放弃的投递可以重发",
     "unavailable": "后端服务暂不可用，请稍后重试",
     "deadline_exceeded": "后端服务未能及时响应，请稍后重试",
     "not_ready": "服务尚未就绪",

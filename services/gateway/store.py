@@ -488,42 +488,64 @@ def due_deliveries(
 def record_attempt(
     conn: Connection,
     delivery: DueDelivery,
+    started_at: datetime,
     status_code: int | None,
     error: str | None,
     duration_ms: int,
     outcome: str,
     next_attempt_at: datetime | None,
-) -> None:
+) -> str:
+    """Log an attempt (dated when it started) and settle its delivery with `outcome`; the delivery's status after.
+
+    Only a delivery still pending is settled: one abandoned while the attempt was under way (its webhook deleted)
+    keeps its status, unless the receiver took the event (a 2xx), which makes it delivered. Never pending again.
+    """
     now = datetime.now(UTC)
     attempt = delivery.attempts + 1
+    last_error = (error or "")[:500] or None
     conn.execute(
         webhook_attempts.insert().values(
             delivery_id=delivery.delivery_id,
             attempt=attempt,
-            at=now,
+            at=started_at,
             status_code=status_code,
-            error=(error or "")[:500] or None,
+            error=last_error,
             duration_ms=duration_ms,
         )
     )
-    conn.execute(
+    d = webhook_deliveries.c
+    logged = {"attempts": attempt, "last_status_code": status_code, "last_error": last_error}
+    settled = {
+        "status": outcome,
+        "next_attempt_at": next_attempt_at,
+        "delivered_at": now if outcome == "delivered" else None,
+    }
+    if conn.execute(
         update(webhook_deliveries)
-        .where(webhook_deliveries.c.delivery_id == delivery.delivery_id)
-        .values(
-            status=outcome,
-            attempts=attempt,
-            next_attempt_at=next_attempt_at,
-            last_status_code=status_code,
-            last_error=(error or "")[:500] or None,
-            delivered_at=now if outcome == "delivered" else None,
-        )
-    )
+        .where(d.delivery_id == delivery.delivery_id, d.status == "pending")
+        .values(**logged, **settled)
+    ).rowcount:
+        return outcome
+    if outcome != "delivered":
+        settled = {}
+    conn.execute(update(webhook_deliveries).where(d.delivery_id == delivery.delivery_id).values(**logged, **settled))
+    status: str = conn.execute(select(d.status).where(d.delivery_id == delivery.delivery_id)).scalar_one()
+    return status
+
+
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "abandoned")
+RETRYABLE_STATUSES = ("failed", "abandoned")
 
 
 def list_deliveries(
-    conn: Connection, webhook_id: str, limit: int, before: tuple[datetime, str] | None = None
+    conn: Connection,
+    webhook_id: str,
+    limit: int,
+    before: tuple[datetime, str] | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first, by (created_at, delivery_id): the deliveries of one event batch share a created_at.
+    """Newest first, by (created_at, delivery_id): the deliveries of one event batch share a created_at; only
+    those with `status`, if given.
 
     `before` is the (created_at, delivery_id) of the last delivery of the previous page (keyset paging: a delivery
     staged while a client pages goes to the front, never shifts a later page).
@@ -532,7 +554,43 @@ def list_deliveries(
     query = select(webhook_deliveries).where(
         d.webhook_id == webhook_id, _after(d.created_at, d.delivery_id, before, newest_first=True)
     )
+    if status is not None:
+        query = query.where(d.status == status)
     rows = conn.execute(query.order_by(d.created_at.desc(), d.delivery_id.desc()).limit(limit)).all()
+    return _deliveries_json(conn, rows)
+
+
+def get_delivery(conn: Connection, webhook_id: str, delivery_id: str) -> dict[str, Any] | None:
+    """One delivery of this webhook, as the list gives it; None if the webhook has no such delivery."""
+    d = webhook_deliveries.c
+    rows = conn.execute(select(webhook_deliveries).where(d.webhook_id == webhook_id, d.delivery_id == delivery_id))
+    found = _deliveries_json(conn, rows.all())
+    return found[0] if found else None
+
+
+def retry_delivery(conn: Connection, webhook_id: str, delivery_id: str) -> datetime | None:
+    """Make a failed or abandoned delivery of an active webhook pending again, due now: when; None if it was not
+    one.
+
+    Its attempts stay as they are: the next is numbered after them and signed with the same webhook-id. A
+    delivery whose attempts already reach the maximum is sent once more, and is failed again if that fails.
+    """
+    d, now = webhook_deliveries.c, datetime.now(UTC)
+    active = select(webhooks.c.webhook_id).where(webhooks.c.webhook_id == webhook_id, webhooks.c.disabled_at.is_(None))
+    updated = conn.execute(
+        update(webhook_deliveries)
+        .where(
+            d.webhook_id == webhook_id,
+            d.delivery_id == delivery_id,
+            d.status.in_(RETRYABLE_STATUSES),
+            d.webhook_id.in_(active.scalar_subquery()),
+        )
+        .values(status="pending", next_attempt_at=now, delivered_at=None)
+    )
+    return now if updated.rowcount else None
+
+
+def _deliveries_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     attempts: dict[str, list[dict[str, Any]]] = {r.delivery_id: [] for r in rows}
     if attempts:
         for a in conn.execute(

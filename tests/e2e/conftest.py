@@ -14,9 +14,13 @@ from services.platform import Platform, isolated_settings
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    # Webhook tests deliver to a receiver on 127.0.0.1, which only this admin setting allows; fast retries.
+    # Webhook tests deliver to a receiver on 127.0.0.1, which only this admin setting allows; fast retries, and few,
+    # so that a delivery fails within a test.
     settings = isolated_settings(
-        tmp_path_factory.mktemp("platform"), webhooks_allow_private_targets=True, webhook_retry_base_seconds=0.05
+        tmp_path_factory.mktemp("platform"),
+        webhooks_allow_private_targets=True,
+        webhook_retry_base_seconds=0.05,
+        webhook_max_attempts=3,
     )
     with Platform(settings) as running:
         yield running

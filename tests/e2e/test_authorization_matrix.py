@@ -23,6 +23,7 @@ PATH_VALUES = {
     "number": "25",
     "key_id": "0123456789ab",
     "webhook_id": "wh_" + "0" * 24,
+    "delivery_id": "dlv_" + "0" * 32,
     "decision_id": "00000000-0000-0000-0000-000000000000",
     "project_code": "TP-AUTHZ-1",
     "award_id": "00000000-0000-0000-0000-000000000000",

@@ -306,6 +306,8 @@ def test_problems_a_route_declares_itself_are_documented_as_problem_json(api: ht
 
     assert reply.status_code == 415 and reply.headers["content-type"] == PROBLEM
     assert unsupported["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert unsupported["description"] == "neither application/json nor UTF-8 text/csv"  # the route's own words
+    assert spec["paths"]["/v1/zones"]["get"]["responses"]["422"]["description"] == "Unprocessable content"
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             for status, response in operation["responses"].items():

@@ -350,3 +350,157 @@ def test_batch_and_decision_events_read_as_their_rest_answers(api: httpx.Client,
     assert decision.status_code == 200, decision.text
     assert unlike_rest(decided, decision.json()) == []
     assert set(decided) == {"decision_id", "check", "eligible", "outcome", "rule_set_version"}  # no personal data
+
+
+def recognition_delivered_to(api: httpx.Client, webhook: dict[str, Any], status: str) -> dict[str, Any]:
+    """A zone recognised now, and its delivery to `webhook` once it has `status` (waited for)."""
+    zone = unique_zone_code("R")
+    create_zone(api, zone)
+    assert recognize(api, zone, "national", "2020-01-02").status_code == 201
+    deliveries = f"/v1/webhooks/{webhook['webhook_id']}/deliveries"
+
+    def found() -> dict[str, Any] | None:
+        items = api.get(deliveries, params={"status": status}).json()["items"]
+        return items[0] if items else None
+
+    delivery = eventually(found, timeout=20)
+    assert delivery is not None, f"no {status} delivery"
+    return delivery
+
+
+def recognition_status(api: httpx.Client, deliveries: str, delivery_id: str, status: str) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        items = api.get(deliveries, params={"status": status}).json()["items"]
+        return next((d for d in items if d["delivery_id"] == delivery_id), None)
+
+    delivery = eventually(found, timeout=15)
+    assert delivery is not None, f"{delivery_id} never {status}"
+    return delivery
+
+
+def test_a_failed_delivery_is_sent_again_by_retry_with_its_webhook_id(api: httpx.Client, receiver_factory: Any) -> None:
+    receiver = receiver_factory([500, 500, 500])  # every attempt the platform makes (3 in these tests), then 200
+    webhook = subscribe(api, receiver.url, ["indicators.zone_recognized"])
+    failed = recognition_delivered_to(api, webhook, "failed")
+    deliveries = f"/v1/webhooks/{webhook['webhook_id']}/deliveries"
+    retry = f"{deliveries}/{failed['delivery_id']}:retry"
+
+    retried = api.post(retry)
+
+    assert retried.status_code == 200, retried.text
+    assert retried.json() | {"next_attempt_at": None} == failed | {"status": "pending", "next_attempt_at": None}
+    assert retried.json()["next_attempt_at"] is not None
+    delivered = recognition_status(api, deliveries, failed["delivery_id"], "delivered")
+    assert [(a["attempt"], a["status_code"]) for a in delivered["attempts"]] == [(1, 500), (2, 500), (3, 500), (4, 200)]
+    assert len(receiver.received) == 4 and {h["webhook-id"] for h, _ in receiver.received} == {failed["message_id"]}
+    Webhook(webhook["secret"]).verify(receiver.received[-1][1], receiver.received[-1][0])
+    again = api.post(retry)
+    assert (again.status_code, again.json()["code"]) == (409, "delivery_not_retryable")
+    assert again.headers["content-type"] == "application/problem+json"
+    assert f"delivery {failed['delivery_id']} is delivered" in again.json()["detail"]
+
+
+def test_retry_refuses_a_pending_delivery_and_one_of_a_disabled_webhook(api: httpx.Client) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts and never answers: attempts last 10 s
+        webhook = subscribe(api, f"http://127.0.0.1:{silent.getsockname()[1]}/hook", ["indicators.zone_recognized"])
+        pending = recognition_delivered_to(api, webhook, "pending")
+        retry = f"/v1/webhooks/{webhook['webhook_id']}/deliveries/{pending['delivery_id']}:retry"
+
+        while_pending = api.post(retry)
+        assert api.delete(f"/v1/webhooks/{webhook['webhook_id']}").status_code == 200
+        abandoned = api.get(f"/v1/webhooks/{webhook['webhook_id']}/deliveries", params={"status": "abandoned"})
+        when_disabled = api.post(retry)
+
+    assert (while_pending.status_code, while_pending.json()["code"]) == (409, "delivery_not_retryable")
+    assert f"delivery {pending['delivery_id']} is pending" in while_pending.json()["detail"]
+    assert [d["delivery_id"] for d in abandoned.json()["items"]] == [pending["delivery_id"]]
+    assert (when_disabled.status_code, when_disabled.json()["code"]) == (409, "webhook_disabled")
+    assert f"webhook {webhook['webhook_id']} is disabled (disabled by key" in when_disabled.json()["detail"]
+
+
+def test_retry_of_an_unknown_webhook_or_delivery_is_404(api: httpx.Client, receiver_factory: Any) -> None:
+    webhook = subscribe(api, receiver_factory().url, ["indicators.zone_recognized"])
+    other = subscribe(api, receiver_factory().url, ["indicators.zone_recognized"])
+    delivered = recognition_delivered_to(api, other, "delivered")
+    no_webhook = "wh_" + "0" * 24
+
+    replies = {
+        "unknown webhook": api.post(f"/v1/webhooks/{no_webhook}/deliveries/{delivered['delivery_id']}:retry"),
+        "unknown delivery": api.post(f"/v1/webhooks/{webhook['webhook_id']}/deliveries/dlv_{'0' * 32}:retry"),
+        "another webhook's": api.post(
+            f"/v1/webhooks/{webhook['webhook_id']}/deliveries/{delivered['delivery_id']}:retry"
+        ),
+    }
+    malformed = api.post(f"/v1/webhooks/{webhook['webhook_id']}/deliveries/nothere:retry")
+
+    assert {name: r.status_code for name, r in replies.items()} == dict.fromkeys(replies, 404)
+    assert all(r.json()["code"] == "not_found" for r in replies.values())
+    assert malformed.status_code == 422
+    assert [e["location"] for e in malformed.json()["errors"]] == [["path", "delivery_id"]]
+
+
+def test_one_webhook_reads_as_listed_and_after_delete_as_disabled(api: httpx.Client, receiver_factory: Any) -> None:
+    created = subscribe(api, receiver_factory().url, ["rewards.award_granted"])
+    path = f"/v1/webhooks/{created['webhook_id']}"
+
+    read = api.get(path)
+    listed = next(w for w in api.get("/v1/webhooks").json()["items"] if w["webhook_id"] == created["webhook_id"])
+    disabled = api.delete(path).json()
+    read_after = api.get(path)
+    unknown = api.get("/v1/webhooks/wh_" + "f" * 24)
+
+    assert read.status_code == 200
+    assert read.json() == listed == {k: v for k, v in created.items() if k != "secret"}
+    assert "secret" not in read.json()
+    assert (read_after.status_code, read_after.json()) == (200, disabled)
+    assert read_after.json()["disabled_at"] is not None
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+
+
+def test_deliveries_filter_by_status_and_refuse_an_unknown_one(api: httpx.Client, receiver_factory: Any) -> None:
+    webhook = subscribe(api, receiver_factory([500, 500, 500]).url, ["indicators.zone_recognized"])
+    failed = recognition_delivered_to(api, webhook, "failed")
+    delivered = recognition_delivered_to(api, webhook, "delivered")  # the receiver answers 200 from then on
+    deliveries = f"/v1/webhooks/{webhook['webhook_id']}/deliveries"
+
+    by_status = {
+        status: [d["delivery_id"] for d in api.get(deliveries, params={"status": status}).json()["items"]]
+        for status in ("pending", "delivered", "failed", "abandoned")
+    }
+    everything = [d["delivery_id"] for d in api.get(deliveries).json()["items"]]
+    unknown = api.get(deliveries, params={"status": "lost"})
+
+    assert by_status == {
+        "pending": [],
+        "delivered": [delivered["delivery_id"]],
+        "failed": [failed["delivery_id"]],
+        "abandoned": [],
+    }
+    assert everything == [delivered["delivery_id"], failed["delivery_id"]]
+    assert unknown.status_code == 422
+    assert [e["location"] for e in unknown.json()["errors"]] == [["query", "status"]]
+
+
+def test_the_openapi_document_declares_the_webhook_routes_with_their_problems(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    retry = spec["paths"]["/v1/webhooks/{webhook_id}/deliveries/{delivery_id}:retry"]["post"]
+    one = spec["paths"]["/v1/webhooks/{webhook_id}"]["get"]
+    listed = spec["paths"]["/v1/webhooks/{webhook_id}/deliveries"]["get"]
+
+    assert retry["security"] == one["security"] == listed["security"] == [{"HTTPBearer": ["admin"]}]
+    assert retry["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Delivery"
+    }
+    assert retry["responses"]["404"]["description"] == "no webhook with this id, or it has no delivery with this id"
+    assert (
+        retry["responses"]["409"]["description"] == "the delivery is delivered or pending, or the webhook is disabled"
+    )
+    assert one["responses"]["404"]["description"] == "no webhook with this id"
+    assert all(retry["responses"][s]["content"] == problem for s in ("404", "409", "422"))
+    assert one["responses"]["404"]["content"] == problem
+    [status] = [p for p in listed["parameters"] if p["name"] == "status"]
+    assert status["in"] == "query" and not status["required"]
+    assert {"enum": ["pending", "delivered", "failed", "abandoned"], "type": "string"} in status["schema"]["anyOf"]
+    attempt = spec["components"]["schemas"]["Attempt"]["properties"]
+    assert attempt["at"]["description"] == "when the attempt started (it ended `duration_ms` later)"

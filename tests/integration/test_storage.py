@@ -155,6 +155,54 @@ def test_due_deliveries_leave_out_those_being_sent_and_the_webhooks_already_busy
     engine.dispose()
 
 
+def test_only_a_failed_or_abandoned_delivery_of_an_active_webhook_is_made_pending_again(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    now = datetime.now(UTC)
+    with transaction(engine) as conn:
+        for webhook in ("wh_on", "wh_off"):
+            gateway_store.add_webhook(conn, webhook, f"https://{webhook}.example/hook", ["*"], "whsec_x", "k1")
+        gateway_store.stage_deliveries(conn, "rewards.award_granted", "event-1", b"{}")
+        by_webhook = {d.webhook_id: d for d in gateway_store.due_deliveries(conn, now + timedelta(seconds=1), 10)}
+        on, off = by_webhook["wh_on"], by_webhook["wh_off"]
+        gateway_store.record_attempt(conn, on, now, 500, "HTTP 500", 3, "failed", None)
+        gateway_store.disable_webhook(conn, "wh_off", "disabled by key k1")  # its pending delivery: abandoned
+
+    with transaction(engine) as conn:
+        retried = gateway_store.retry_delivery(conn, "wh_on", on.delivery_id)
+        again = gateway_store.retry_delivery(conn, "wh_on", on.delivery_id)  # pending now
+        disabled = gateway_store.retry_delivery(conn, "wh_off", off.delivery_id)
+        elsewhere = gateway_store.retry_delivery(conn, "wh_off", on.delivery_id)  # another webhook's delivery
+    with reading(engine) as conn:
+        found = gateway_store.get_delivery(conn, "wh_on", on.delivery_id)
+        still = gateway_store.get_delivery(conn, "wh_off", off.delivery_id)
+        due = gateway_store.due_deliveries(conn, datetime.now(UTC) + timedelta(seconds=1), 10)
+
+    assert retried is not None and (again, disabled, elsewhere) == (None, None, None)
+    assert found is not None and (found["status"], found["next_attempt_at"]) == ("pending", retried)
+    assert [a["attempt"] for a in found["attempts"]] == [1]
+    assert still is not None and still["status"] == "abandoned"
+    assert [(d.delivery_id, d.attempts) for d in due] == [(on.delivery_id, 1)]  # attempt 2 comes next
+    engine.dispose()
+
+
+def test_an_attempt_settled_after_its_delivery_was_abandoned_keeps_it_abandoned(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    now = datetime.now(UTC)
+    with transaction(engine) as conn:
+        gateway_store.add_webhook(conn, "wh_1", "https://portal.example/hook", ["*"], "whsec_x", "k1")
+        gateway_store.stage_deliveries(conn, "rewards.award_granted", "event-1", b"{}")
+        [delivery] = gateway_store.due_deliveries(conn, now + timedelta(seconds=1), 10)
+        gateway_store.disable_webhook(conn, "wh_1", "disabled by key k1")  # while the attempt is under way
+        settled = gateway_store.record_attempt(conn, delivery, now, 503, "HTTP 503", 9, "pending", now)
+    with reading(engine) as conn:
+        found = gateway_store.get_delivery(conn, "wh_1", delivery.delivery_id)
+
+    assert settled == "abandoned"
+    assert found is not None and (found["status"], found["next_attempt_at"]) == ("abandoned", None)
+    assert [(a["attempt"], a["at"], a["status_code"]) for a in found["attempts"]] == [(1, now, 503)]
+    engine.dispose()
+
+
 @pytest.mark.parametrize("writers", [4])
 def test_concurrent_writers_all_commit(database_url: str, writers: int) -> None:
     """SQLite's BEGIN IMMEDIATE makes writers queue instead of failing with 'database is locked'."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import random
 import re
 import time
@@ -7,9 +8,19 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from services.common.config import Settings
 from services.gateway.domain.audit import GENESIS, AuditEntry, entry_hash, first_break
 from services.gateway.domain.ratelimit import FixedWindowLimiter
-from services.gateway.domain.webhooks import new_secret, retry_delay, secret_problem, sign, target_problem
+from services.gateway.domain.webhooks import (
+    RETRY_CAP_SECONDS,
+    embedded_ipv4,
+    new_secret,
+    retry_delay,
+    retry_window,
+    secret_problem,
+    sign,
+    target_problem,
+)
 from services.gateway.problems import preferred_language
 from services.gateway.routes.webhooks import SECRET_SCHEMA
 
@@ -68,6 +79,20 @@ def test_secret_format(secret: str, ok: bool) -> None:
         ("https://user:pw@portal.example.gov.cn/hook", ["8.8.8.8"], "credentials"),
         ("ftp://portal.example.gov.cn/hook", ["8.8.8.8"], "http(s)"),
         ("https://nowhere.invalid/hook", [], "resolve"),
+        # IPv6 addresses embedding a non-global IPv4 address are judged by it (Python calls most of them global).
+        ("https://v6/hook", ["::127.0.0.1"], "embeds 127.0.0.1"),  # IPv4-compatible
+        ("https://v6/hook", ["::ffff:10.0.0.1"], "embeds 10.0.0.1"),  # IPv4-mapped
+        ("https://v6/hook", ["2002:7f00:1::"], "embeds 127.0.0.1"),  # 6to4
+        ("https://v6/hook", ["2002:a9fe:a9fe::1"], "embeds 169.254.169.254"),  # 6to4 of the metadata address
+        ("https://v6/hook", ["64:ff9b::7f00:1"], "embeds 127.0.0.1"),  # NAT64
+        ("https://v6/hook", ["64:ff9b:1::808:808"], "local-use NAT64"),  # RFC 8215, never global
+        ("https://v6/hook", ["2001:0:4136:e378:8000:63bf:3fff:fdd2"], "embeds 192.0.2.45"),  # Teredo client
+        ("https://v6/hook", ["::"], "embeds 0.0.0.0"),
+        ("https://v6/hook", ["::ffff:8.8.8.8"], None),  # a public IPv4 address, mapped
+        ("https://v6/hook", ["2002:808:808::1"], None),  # 6to4 of a public IPv4 address
+        ("https://v6/hook", ["64:ff9b::808:808"], None),  # NAT64 of a public IPv4 address
+        ("https://v6/hook", ["2001:4860:4860::8888"], None),
+        ("https://mixed/hook", ["8.8.8.8", "::127.0.0.1"], "embeds 127.0.0.1"),  # every address must be public
     ],
 )
 def test_webhook_targets_on_private_ranges_are_refused(
@@ -84,11 +109,48 @@ def test_private_targets_are_allowed_only_by_the_admin_setting() -> None:
     assert target_problem("http://127.0.0.1:9999/hook", ["127.0.0.1"], allow_private=True) is None
 
 
+def test_embedded_ipv4_addresses_are_found_in_each_form() -> None:
+    found = {
+        a: [str(v4) for v4 in embedded_ipv4(ipaddress.IPv6Address(a))]
+        for a in ("::7f00:1", "::ffff:7f00:1", "2002:7f00:1::", "64:ff9b::7f00:1", "2001:4860:4860::8888")
+    }
+    assert found == {
+        "::7f00:1": ["127.0.0.1"],
+        "::ffff:7f00:1": ["127.0.0.1"],
+        "2002:7f00:1::": ["127.0.0.1"],
+        "64:ff9b::7f00:1": ["127.0.0.1"],
+        "2001:4860:4860::8888": [],
+    }
+
+
 def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
     rng = random.Random(7)
     delays = [retry_delay(n, base_seconds=5, cap_seconds=3600, rng=rng) for n in range(1, 12)]
     assert all(5 * 2 ** (n - 1) / 2 <= d <= 5 * 2 ** (n - 1) for n, d in zip(range(1, 8), delays, strict=False))
     assert 1800 <= delays[-1] <= 3600  # capped: 5 s · 2^10 would be 5120 s
+
+
+class _Extreme(random.Random):
+    """Draws the lowest (or highest) value `uniform` may give: the schedule's bounds, as `retry_window` states them."""
+
+    def __init__(self, highest: bool) -> None:
+        super().__init__()
+        self.highest = highest
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.highest else a
+
+
+def test_default_retry_schedule_keeps_a_delivery_for_more_than_a_day() -> None:
+    base = Settings.model_fields["webhook_retry_base_seconds"].default
+    attempts = Settings.model_fields["webhook_max_attempts"].default
+    drawn = [sum(retry_delay(n, base, rng=_Extreme(highest)) for n in range(1, attempts)) for highest in (False, True)]
+
+    assert (base, attempts, RETRY_CAP_SECONDS) == (5.0, 21, 21600.0)
+    assert retry_window(attempts, base) == tuple(drawn) == (96077.5, 192155.0)  # README: 26.7 to 53.4 hours
+    assert drawn[0] > 24 * 3600
+    # The cap is reached: 5 s · 2^13 = 40960 s would be a delay of 11 hours.
+    assert retry_delay(14, base, rng=_Extreme(True)) == RETRY_CAP_SECONDS
 
 
 def test_audit_chain_detects_a_changed_or_removed_entry() -> None:

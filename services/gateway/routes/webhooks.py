@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -37,6 +37,8 @@ router = APIRouter(prefix="/v1", tags=["webhooks"])
 # before the other checks ran, and a caller would fix one field per round trip).
 EventTypeName = Annotated[str, WithJsonSchema({"type": "string", "enum": ["*", *BY_NAME]})]
 WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$")]
+DeliveryId = Annotated[str, Path(pattern=r"^dlv_[0-9a-f]{32}$")]
+DeliveryStatus = Literal["pending", "delivered", "failed", "abandoned"]
 
 
 SECRET_SCHEMA: dict[str, Any] = {
@@ -78,10 +80,12 @@ class WebhookPage(BaseModel):
 
 
 class Attempt(BaseModel):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
+    attempt: int = Field(description="1, 2, …, numbered across the delivery's life")
+    at: datetime = Field(description="when the attempt started (it ended `duration_ms` later)")
+    status_code: int | None = Field(description="the receiver's HTTP status; null if it gave none")
+    error: str | None = Field(
+        description="what went wrong (`HTTP 500`, a timeout, a refused connection, `interrupted: gateway stopping`…)"
+    )
     duration_ms: int
 
 
@@ -89,7 +93,10 @@ class Delivery(BaseModel):
     delivery_id: str
     message_id: str
     event_type: str
-    status: str = Field(description="pending | delivered | failed | abandoned")
+    status: DeliveryStatus = Field(
+        description="pending (to be sent, at `next_attempt_at`), delivered (the receiver answered 2xx), failed (every "
+        "attempt failed), abandoned (its webhook was disabled: deleted, or the receiver answered 410)"
+    )
     attempts: list[Attempt]
     next_attempt_at: datetime | None
     created_at: datetime
@@ -159,6 +166,23 @@ async def list_webhooks(
     return {"items": [webhook_json(w) for w in found], "next_page_token": token}
 
 
+@router.get(
+    "/webhooks/{webhook_id}",
+    response_model=WebhookOut,
+    summary="One webhook subscription",
+    responses={404: {"description": "no webhook with this id"}},
+)
+async def get_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
+    def work() -> store.Webhook | None:
+        with reading(request.app.state.engine) as conn:
+            return store.get_webhook(conn, webhook_id)
+
+    webhook = await anyio.to_thread.run_sync(work)
+    if webhook is None:
+        raise Problem(404, f"no webhook {webhook_id}", "not_found")
+    return webhook_json(webhook)
+
+
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookOut, summary="Disable a subscription (kept)")
 async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
     def work() -> store.Webhook | None:
@@ -180,6 +204,7 @@ async def list_deliveries(
     webhook_id: WebhookId,
     request: Request,
     caller: Admin,
+    status: Annotated[DeliveryStatus | None, Query(description="only the deliveries with this status")] = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> dict[str, Any]:
@@ -189,10 +214,63 @@ async def list_deliveries(
         with reading(request.app.state.engine) as conn:
             if store.get_webhook(conn, webhook_id) is None:
                 return None
-            return store.list_deliveries(conn, webhook_id, limit + 1, before)
+            return store.list_deliveries(conn, webhook_id, limit + 1, before, status)
 
     deliveries = await anyio.to_thread.run_sync(work)
     if deliveries is None:
         raise Problem(404, f"no webhook {webhook_id}", "not_found")
     page, token = keyset.page(deliveries, limit, lambda d: (d["created_at"], d["delivery_id"]))
     return {"items": page, "next_page_token": token}
+
+
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}:retry",
+    response_model=Delivery,
+    summary="Send a failed or abandoned delivery again",
+    description="The delivery becomes `pending`, due now, and is sent with the same `webhook-id`; its next attempt "
+    "is numbered after those listed, and the retry schedule goes on from there (a delivery that had used every "
+    "attempt gets one more, and is `failed` again if that fails). A delivered or pending delivery, or one of a "
+    "disabled webhook, is a 409.",
+    responses={
+        404: {"description": "no webhook with this id, or it has no delivery with this id"},
+        409: {"description": "the delivery is delivered or pending, or the webhook is disabled"},
+    },
+)
+async def retry_delivery(
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+    request: Request,
+    caller: Admin,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    async def produce() -> Response:
+        def work() -> dict[str, Any]:
+            with transaction(request.app.state.engine) as conn:
+                webhook = store.get_webhook(conn, webhook_id)
+                if webhook is None:
+                    raise Problem(404, f"no webhook {webhook_id}", "not_found")
+                found = store.get_delivery(conn, webhook_id, delivery_id)
+                if found is None:
+                    raise Problem(404, f"webhook {webhook_id} has no delivery {delivery_id}", "not_found")
+                if webhook.disabled_at is not None:
+                    raise Problem(
+                        409,
+                        f"webhook {webhook_id} is disabled ({webhook.disabled_reason}): its deliveries are not sent "
+                        "again; subscribe anew",
+                        "webhook_disabled",
+                    )
+                due = store.retry_delivery(conn, webhook_id, delivery_id)
+                if due is None:
+                    raise Problem(
+                        409,
+                        f"delivery {delivery_id} is {found['status']}: only a failed or abandoned delivery is sent "
+                        "again",
+                        "delivery_not_retryable",
+                    )
+                return {**found, "status": "pending", "next_attempt_at": due, "delivered_at": None}
+
+        retried = await anyio.to_thread.run_sync(work)
+        request.app.state.webhook_dispatcher.notify()
+        return JSONResponse(Delivery.model_validate(retried).model_dump(mode="json"))
+
+    return await idempotent(request, caller.key_id, idempotency_key, produce)
