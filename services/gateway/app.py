@@ -198,7 +198,7 @@ class AllowedMethods:
         merged: dict[str, tuple[re.Pattern[str], str, set[str]]] = {}
         for route in routes:
             if isinstance(route, Route) and route.methods:
-                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, route.path, set()))[2]
+                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, route.path_format, set()))[2]
                 methods.update(route.methods)
                 if "GET" in route.methods:
                     methods.add("HEAD")

@@ -177,5 +177,8 @@ class RequestContextMiddleware:
 
 
 def _template(scope: Scope, state: dict[str, Any]) -> str:
-    template: str = getattr(scope.get("route"), "path", None) or state["template"] or "unmatched"
+    route = scope.get("route")
+    # path_format: the template as the API documents it (`{webhook_id}`, not `{webhook_id:webhook_id}`).
+    template: str = getattr(route, "path_format", None) or getattr(route, "path", None) or state["template"]
+    template = template or "unmatched"
     return template

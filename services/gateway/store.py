@@ -425,6 +425,13 @@ def disable_webhook(conn: Connection, webhook_id: str, reason: str) -> None:
     )
 
 
+def enable_webhook(conn: Connection, webhook_id: str) -> None:
+    """Active again: events from now on are delivered (not those that came while it was disabled)."""
+    conn.execute(
+        update(webhooks).where(webhooks.c.webhook_id == webhook_id).values(disabled_at=None, disabled_reason=None)
+    )
+
+
 def stage_deliveries(conn: Connection, event_type: str, message_id: str, payload: bytes) -> int:
     """A pending delivery for every active webhook subscribed to the event type; returns how many."""
     staged = 0

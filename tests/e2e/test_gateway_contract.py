@@ -137,7 +137,8 @@ def test_head_is_a_get_without_its_content(api: httpx.Client) -> None:
 def test_every_documented_path_answers_405_with_its_documented_methods(api: httpx.Client) -> None:
     document = api.get("/openapi.json").json()
     for template, operations in document["paths"].items():
-        path = re.sub(r"\{[^}]+\}", "1", template)
+        # A webhook id only matches its own shape (a path convertor keeps `…/{webhook_id}:enable` apart).
+        path = re.sub(r"\{[^}]+\}", "1", template.replace("{webhook_id}", "wh_" + "0" * 24))
         documented = {m.upper() for m in operations if m in {"get", "put", "post", "delete", "patch"}}
 
         reply = api.patch(path)

@@ -416,6 +416,30 @@ def test_retry_refuses_a_pending_delivery_and_one_of_a_disabled_webhook(api: htt
     assert [d["delivery_id"] for d in abandoned.json()["items"]] == [pending["delivery_id"]]
     assert (when_disabled.status_code, when_disabled.json()["code"]) == (409, "webhook_disabled")
     assert f"webhook {webhook['webhook_id']} is disabled (disabled by key" in when_disabled.json()["detail"]
+    assert f"POST /v1/webhooks/{webhook['webhook_id']}:enable" in when_disabled.json()["detail"]
+
+
+def test_a_disabled_webhook_enabled_again_sends_its_abandoned_delivery_on_retry(
+    api: httpx.Client, receiver_factory: Any
+) -> None:
+    receiver = receiver_factory([410])  # Gone: abandoned, and the subscription disabled
+    webhook = subscribe(api, receiver.url, ["indicators.zone_recognized"])
+    abandoned = recognition_delivered_to(api, webhook, "abandoned")
+    path = f"/v1/webhooks/{webhook['webhook_id']}"
+    assert api.get(path).json()["disabled_reason"] == "the receiver answered 410 Gone"
+
+    enabled = api.post(f"{path}:enable")
+    retried = api.post(f"{path}/deliveries/{abandoned['delivery_id']}:retry")
+
+    assert enabled.status_code == 200, enabled.text
+    assert (enabled.json()["disabled_at"], enabled.json()["disabled_reason"]) == (None, None)
+    assert api.get(path).json()["disabled_at"] is None
+    assert retried.status_code == 200, retried.text
+    delivered = recognition_status(api, f"{path}/deliveries", abandoned["delivery_id"], "delivered")
+    assert [(a["attempt"], a["status_code"]) for a in delivered["attempts"]] == [(1, 410), (2, 200)]
+    again = api.post(f"{path}:enable")  # already active: nothing changes
+    assert (again.status_code, again.json()["disabled_at"]) == (200, None)
+    assert api.post(f"/v1/webhooks/wh_{'0' * 24}:enable").status_code == 404
 
 
 def test_retry_of_an_unknown_webhook_or_delivery_is_404(api: httpx.Client, receiver_factory: Any) -> None:

@@ -11,6 +11,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, WithJsonSchema
+from starlette.convertors import Convertor, register_url_convertor
 
 from services.common.config import Settings
 from services.common.db import reading, transaction
@@ -36,7 +37,24 @@ router = APIRouter(prefix="/v1", tags=["webhooks"])
 # URL and the secret, so that one answer names every bad field (a Literal here would refuse an unknown type
 # before the other checks ran, and a caller would fix one field per round trip).
 EventTypeName = Annotated[str, WithJsonSchema({"type": "string", "enum": ["*", *BY_NAME]})]
-WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$")]
+WEBHOOK_ID = r"wh_[0-9a-f]{24}"
+WebhookId = Annotated[str, Path(pattern=rf"^{WEBHOOK_ID}$")]
+
+
+class _WebhookIdConvertor(Convertor[str]):
+    """`/webhooks/{webhook_id:webhook_id}` matches only a webhook id, so that `GET /v1/webhooks/wh_…:enable` is not
+    read as asking for a webhook named `wh_…:enable` (a 422) but as the custom method it names (405 for GET)."""
+
+    regex = WEBHOOK_ID
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("webhook_id", _WebhookIdConvertor())
 DeliveryId = Annotated[str, Path(pattern=r"^dlv_[0-9a-f]{32}$")]
 DeliveryStatus = Literal["pending", "delivered", "failed", "abandoned"]
 
@@ -167,7 +185,7 @@ async def list_webhooks(
 
 
 @router.get(
-    "/webhooks/{webhook_id}",
+    "/webhooks/{webhook_id:webhook_id}",
     response_model=WebhookOut,
     summary="One webhook subscription",
     responses={404: {"description": "no webhook with this id"}},
@@ -183,13 +201,37 @@ async def get_webhook(webhook_id: WebhookId, request: Request, caller: Admin) ->
     return webhook_json(webhook)
 
 
-@router.delete("/webhooks/{webhook_id}", response_model=WebhookOut, summary="Disable a subscription (kept)")
+@router.delete("/webhooks/{webhook_id:webhook_id}", response_model=WebhookOut, summary="Disable a subscription (kept)")
 async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
     def work() -> store.Webhook | None:
         with transaction(request.app.state.engine) as conn:
             if store.get_webhook(conn, webhook_id) is None:
                 return None
             store.disable_webhook(conn, webhook_id, f"disabled by key {caller.key_id}")
+            return store.get_webhook(conn, webhook_id)
+
+    webhook = await anyio.to_thread.run_sync(work)
+    if webhook is None:
+        raise Problem(404, f"no webhook {webhook_id}", "not_found")
+    await request.app.state.webhook_types.refresh()
+    return webhook_json(webhook)
+
+
+@router.post(
+    "/webhooks/{webhook_id}:enable",
+    response_model=WebhookOut,
+    summary="Enable a disabled subscription again",
+    description="After a DELETE, or after its receiver answered 410: events published from now on are delivered "
+    "again (not those published while it was disabled); its abandoned deliveries can then be sent again "
+    "(`:retry`). Enabling an active subscription changes nothing.",
+    responses={404: {"description": "no webhook with this id"}},
+)
+async def enable_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
+    def work() -> store.Webhook | None:
+        with transaction(request.app.state.engine) as conn:
+            if store.get_webhook(conn, webhook_id) is None:
+                return None
+            store.enable_webhook(conn, webhook_id)
             return store.get_webhook(conn, webhook_id)
 
     webhook = await anyio.to_thread.run_sync(work)
@@ -255,8 +297,8 @@ async def retry_delivery(
                 if webhook.disabled_at is not None:
                     raise Problem(
                         409,
-                        f"webhook {webhook_id} is disabled ({webhook.disabled_reason}): its deliveries are not sent "
-                        "again; subscribe anew",
+                        f"webhook {webhook_id} is disabled ({webhook.disabled_reason}): enable it first "
+                        f"(POST /v1/webhooks/{webhook_id}:enable)",
                         "webhook_disabled",
                     )
                 due = store.retry_delivery(conn, webhook_id, delivery_id)
