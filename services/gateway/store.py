@@ -1,7 +1,9 @@
-"""Gateway tables: API keys (hashed), idempotency records, audit log, webhooks, completed demo-data loads."""
+"""Gateway tables: API keys (hashed), idempotency records, audit log, webhooks, completed demo-data loads, the
+gateway's own secrets."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -141,7 +143,18 @@ demo_data_loads = Table(
     Column("counts", JSON, nullable=False),
 )
 
+# Keys the gateway generates for itself once per installation (e.g. the one that signs page tokens), kept here so
+# that every replica uses the same one. Never logged, never in an answer.
+gateway_secrets = Table(
+    "gateway_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
+SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,17 @@ def demo_data_loaded_at(conn: Connection) -> datetime | None:
 
 def record_demo_data_load(conn: Connection, counts: dict[str, int], at: datetime) -> None:
     conn.execute(demo_data_loads.insert().values(loaded_at=at, counts=counts))
+
+
+def gateway_secret(conn: Connection, name: str) -> bytes:
+    """The installation's secret of this name, generated (32 random bytes) by whichever replica asks first."""
+    insert_ignoring_duplicates(
+        conn,
+        gateway_secrets,
+        {"name": name, "value": secrets.token_bytes(SECRET_BYTES), "created_at": datetime.now(UTC)},
+    )
+    value: bytes = conn.execute(select(gateway_secrets.c.value).where(gateway_secrets.c.name == name)).scalar_one()
+    return value
 
 
 @dataclass(frozen=True)

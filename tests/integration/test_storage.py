@@ -59,6 +59,21 @@ def test_zone_round_trip_keeps_chinese_names_parks_and_recognitions_in_order(dat
     engine.dispose()
 
 
+def test_the_gateway_secret_is_generated_once_and_shared_by_every_engine(database_url: str) -> None:
+    # Two engines on one database stand for two gateway replicas: both read the secret the first one generated.
+    first, second = migrated("gateway", database_url), make_engine(database_url)
+    with transaction(first) as conn:
+        made = gateway_store.gateway_secret(conn, "page_tokens")
+    with transaction(second) as conn:
+        read = gateway_store.gateway_secret(conn, "page_tokens")
+        other = gateway_store.gateway_secret(conn, "another")
+
+    assert made == read and len(made) == 32
+    assert other != made
+    first.dispose()
+    second.dispose()
+
+
 def test_idempotency_key_is_claimed_once_then_replayed(database_url: str) -> None:
     engine = migrated("gateway", database_url)
     with transaction(engine) as conn:

@@ -11,6 +11,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import (
     IndicatorList,
@@ -127,15 +128,13 @@ def indicator_json(indicator: pb.Indicator) -> dict[str, Any]:
     summary="The indicator catalogue with its 2025 targets",
     description="In catalogue order (raw indicators first, then the ratios derived from them), paged as every list.",
 )
-async def list_indicators(
-    backend: Backend, caller: Reader, page_size: PageSize = 50, page_token: str | None = None
-) -> dict[str, Any]:
+async def list_indicators(backend: Backend, caller: Reader, paging: Paging, page_size: PageSize = 50) -> dict[str, Any]:
     reply = await backend.call(backend.indicators.ListIndicators, pb.ListIndicatorsRequest())
     # The catalogue is small and answered whole: paged here, by (position in the catalogue, code).
     page, token = keyset.page_of_whole(
-        list(enumerate(reply.indicators)), page_size, page_token, lambda i: (i[0], i[1].code), (int, str)
+        list(enumerate(reply.indicators)), page_size, paging.after, lambda i: (i[0], i[1].code), (int, str)
     )
-    return {"items": [indicator_json(i) for _, i in page], "next_page_token": token}
+    return {"items": [indicator_json(i) for _, i in page], "next_page_token": paging.next_token(token)}
 
 
 def _payload(request: Request) -> str:
