@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from services.common.bus import Bus
 from services.common.config import Settings
 from services.common.db import make_engine, transaction
-from services.common.errors import DomainError
+from services.common.errors import JSON_TOO_DEEP, DomainError
 from services.common.inbox import EventConsumer
 from services.common.metrics import record_build_info
 from services.gateway import openapi, store, webhook_docs
@@ -254,7 +254,25 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
     )
 
 
+# What FastAPI answers when reading a JSON body fails other than by a JSON syntax error (which it reports as a
+# validation error): the exception it caught is the HTTPException's cause.
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
+def unreadable_body(cause: BaseException | None) -> Problem:
+    """The 400 for a JSON body that could not be read, naming why, with the code of every unreadable body."""
+    if isinstance(cause, RecursionError):
+        detail = JSON_TOO_DEEP
+    elif isinstance(cause, UnicodeDecodeError):
+        detail = f"the request body is not UTF-8 (invalid byte at offset {cause.start})"
+    else:
+        detail = "the request body cannot be read as JSON"
+    return Problem(400, detail, "malformed_body")
+
+
 async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+        return problem_response(unreadable_body(exc.__cause__))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     headers = dict(exc.headers or {})
     if exc.status_code == 405:

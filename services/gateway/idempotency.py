@@ -59,7 +59,8 @@ def canonical_body(body: bytes, content_type: str) -> bytes:
         content = json.loads(
             body, parse_float=Decimal, object_pairs_hook=lambda pairs: tuple(sorted(dict(pairs).items()))
         )
-    except (ValueError, ArithmeticError):  # ArithmeticError: a number with an exponent beyond what Decimal holds
+    # ArithmeticError: a number with an exponent beyond what Decimal holds; RecursionError: nested too deeply to parse.
+    except (ValueError, ArithmeticError, RecursionError):
         return body  # refused as malformed anyway, and then stores nothing
     return repr(content).encode()
 
