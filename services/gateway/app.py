@@ -50,7 +50,7 @@ from services.gateway.routes import (
     zones,
 )
 from services.gateway.webhooks import WebhookDispatcher
-from services.gateway.wire import is_json
+from services.gateway.wire import is_json, sent_media_type
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +236,12 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
     if not is_json(content_type) and any(tuple(e["loc"]) == ("body",) for e in errors):
         # FastAPI parses only JSON media types as JSON: any other body reaches validation as bytes, which would
         # read "Input should be a valid dictionary" about what may well be a valid JSON object.
-        sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
         return problem_response(
-            Problem(415, f"send the body as application/json (the request has {sent})", "unsupported_media_type")
+            Problem(
+                415,
+                f"send the body as application/json (the request has {sent_media_type(content_type)})",
+                "unsupported_media_type",
+            )
         )
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(Problem(400, "the request body is not valid JSON", "malformed_body"))

@@ -21,7 +21,7 @@ from services.gateway.schemas import (
     ZoneCode,
     ZoneIndicators,
 )
-from services.gateway.wire import clause_json, is_json, iso_date, iso_time, level_name, or_none
+from services.gateway.wire import clause_json, is_json, iso_date, iso_time, level_name, or_none, sent_media_type
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
 
@@ -138,7 +138,8 @@ async def list_indicators(backend: Backend, caller: Reader, paging: Paging, page
 
 
 def _payload(request: Request) -> str:
-    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    content_type = request.headers.get("content-type", "")
+    media_type, _, params = content_type.partition(";")
     media_type = media_type.strip().lower()
     charset = params.partition("charset=")[2].strip().strip('"').lower()
     if media_type == "text/csv":
@@ -147,7 +148,11 @@ def _payload(request: Request) -> str:
         return "csv"
     if is_json(media_type):
         return "json"
-    raise Problem(415, "send the values as application/json or text/csv", "unsupported_media_type")
+    raise Problem(
+        415,
+        f"send the values as application/json or text/csv (the request has {sent_media_type(content_type)})",
+        "unsupported_media_type",
+    )
 
 
 @router.post(
