@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
 from services.gateway import keyset
+from services.gateway.backends import INGEST_DEADLINE_SECONDS
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.page_tokens import Paging
@@ -25,8 +26,6 @@ from services.gateway.wire import clause_json, is_json, iso_date, iso_time, leve
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
 
-# A 200,000-value batch takes seconds on PostgreSQL: the default deadline would answer 504 while it commits.
-INGEST_DEADLINE_SECONDS = 120.0
 ZONE_PATH = {"zone_code": ("path", "zone_code"), "year": ("query", "year"), "indicator": ("path", "indicator")}
 ZoneCodePath = Annotated[ZoneCode, Path(description="the zone's code", examples=["LYG-HTZ"])]
 # The years the indicators service keeps values for: outside them a 422 at ["query", "year"].
