@@ -1,8 +1,9 @@
 """Idempotency-Key on writes (Stripe semantics): the same key and body replay the first response.
 
 A different body under a used key is a 422, a duplicate arriving while the first is still running a 409 with
-Retry-After; a request refused as invalid stores nothing, so it can be corrected and retried under the same key.
-Keys are scoped per API key and kept 24 hours.
+Retry-After. Only answers that did something are stored: a request refused (404, 409, 422, any problem) changed
+nothing and stores nothing, so its cause can be fixed and the request retried under the same key. Keys are scoped
+per API key and kept 24 hours.
 
 A key is claimed before the request runs. A claim whose request never finishes (its gateway process died) lapses
 after a lease longer than any request can run (`in_progress_lease`); the same request arriving again then takes it
@@ -34,8 +35,11 @@ from services.gateway.wire import is_json
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# Outcomes worth replaying: successes and answers about the resource's state, not about the request itself.
-REPLAYABLE_PROBLEMS = {404, 409}
+# Problems a replay may answer with: none. A refusal changed nothing, and its cause (a zone not registered yet, a
+# conflicting record) can be fixed; a retry under the same key then runs, as README promises. (Earlier versions
+# replayed 404 and 409 as "answers about the resource's state": a client that fixed the cause and retried got the
+# stale refusal for 24 hours. openapi.py reads this set to declare Idempotent-Replayed.)
+REPLAYABLE_PROBLEMS: frozenset[int] = frozenset()
 # Beyond the longest deadline of a backend call (a write makes one), time for the gateway's own database writes
 # and for waiting on its thread pool.
 LEASE_MARGIN_SECONDS = 60.0
@@ -54,8 +58,8 @@ IdempotencyKey = Annotated[
             f"first answer (its status and body, with `{REPLAYED_HEADER}: true`); the same key with another "
             "request is 422 `idempotency_key_mismatch`; while the first is still running, 409 "
             "`idempotency_key_in_use` with `Retry-After` (a first request that never finished, its gateway gone, "
-            "holds the key for 3 minutes by default). A request refused as invalid stores nothing and can be retried "
-            "under the key. Outside 1 to 255 characters: 400 `bad_idempotency_key`."
+            "holds the key for 3 minutes by default). A request refused (any problem) stores nothing: fix the cause "
+            "and retry under the same key. Outside 1 to 255 characters: 400 `bad_idempotency_key`."
         ),
     ),
 ]

@@ -300,11 +300,14 @@ def claim_idempotency_key(
 
     A claim still in progress after `lease` was left by a request that will not finish (its process died): the
     same request arriving again takes it over and runs. Another request under the key never does (422 stays 422).
+    Records of refusals stored by earlier versions (404, 409) are dropped: a refusal is no longer replayed.
     """
     now = now or datetime.now(UTC)
     c = idempotency_records.c
     conn.execute(
-        delete(idempotency_records).where(_record_key(key_id, key), c.created_at < now - IDEMPOTENCY_RETENTION)
+        delete(idempotency_records).where(
+            _record_key(key_id, key), or_(c.created_at < now - IDEMPOTENCY_RETENTION, c.status_code >= 400)
+        )
     )
     claimed = insert_ignoring_duplicates(
         conn,

@@ -1,5 +1,5 @@
-"""Idempotency-Key claims through the REST API: a claim left behind by a gateway that died lapses with its lease
-(README, "Idempotency")."""
+"""Idempotency-Key claims through the REST API: a claim left behind by a gateway that died lapses with its lease,
+and a refused request stores nothing, so it can be fixed and retried under the same key (README, "Idempotency")."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from services.common.db import make_engine, transaction
 from services.gateway import store
 from services.gateway.idempotency import fingerprint, in_progress_lease
 from services.platform import Platform
+from tests.e2e.helpers import create_zone, unique_zone_code
 
 PROBLEM = "application/problem+json"
 
@@ -114,3 +115,52 @@ def test_while_a_claim_s_lease_runs_a_retry_is_409_with_retry_after_and_runs_not
         == f"a request with this Idempotency-Key is still in progress; retry in {busy.headers['retry-after']} s"
     )
     assert writer.client.get(path).status_code == 404
+
+
+def test_a_request_refused_404_stores_nothing_and_runs_again_once_its_cause_is_fixed(api: httpx.Client) -> None:
+    zone = unique_zone_code("N")
+    body = {"level": "provincial", "recognized_on": "2023-05-01"}
+    key = f"rz-{zone}"
+
+    refused = api.post(
+        f"/v1/zones/{zone}/recognitions", json=body, headers={"Idempotency-Key": key, "X-Request-ID": f"first-{zone}"}
+    )
+    refused_again = api.post(
+        f"/v1/zones/{zone}/recognitions", json=body, headers={"Idempotency-Key": key, "X-Request-ID": f"again-{zone}"}
+    )
+    create_zone(api, zone)
+    fixed = api.post(f"/v1/zones/{zone}/recognitions", json=body, headers={"Idempotency-Key": key})
+    replayed = api.post(
+        f"/v1/zones/{zone}/recognitions", json=body, headers={"Idempotency-Key": key, "X-Request-ID": f"last-{zone}"}
+    )
+
+    assert (refused.status_code, refused_again.status_code) == (404, 404)
+    assert "idempotent-replayed" not in refused_again.headers
+    # Each answer is the request's own: the body's request_id is the X-Request-ID it was sent with.
+    assert [(r.json()["request_id"], r.headers["x-request-id"]) for r in (refused, refused_again)] == [
+        (f"first-{zone}", f"first-{zone}"),
+        (f"again-{zone}", f"again-{zone}"),
+    ]
+    assert fixed.status_code == 201 and "idempotent-replayed" not in fixed.headers
+    assert [r["recognized_on"] for r in api.get(f"/v1/zones/{zone}").json()["recognitions"]] == ["2023-05-01"]
+    assert replayed.status_code == 201 and replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.headers["x-request-id"] == f"last-{zone}" and replayed.json() == fixed.json()
+
+
+def test_a_request_refused_409_stores_nothing(api: httpx.Client) -> None:
+    zone = unique_zone_code("C")
+    create_zone(api, zone)
+    assert (
+        api.post(
+            f"/v1/zones/{zone}/recognitions", json={"level": "provincial", "recognized_on": "2022-01-01"}
+        ).status_code
+        == 201
+    )
+    key = {"Idempotency-Key": f"conflict-{zone}"}
+    conflicting = {"level": "national", "recognized_on": "2022-01-01"}  # another level on the same day
+
+    first = api.post(f"/v1/zones/{zone}/recognitions", json=conflicting, headers=key)
+    second = api.post(f"/v1/zones/{zone}/recognitions", json=conflicting, headers=key)
+
+    assert (first.status_code, second.status_code) == (409, 409)
+    assert "idempotent-replayed" not in second.headers and second.json()["request_id"] == second.headers["x-request-id"]

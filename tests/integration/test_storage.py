@@ -136,6 +136,19 @@ def test_a_claim_left_in_progress_past_its_lease_is_taken_over_by_the_same_reque
     engine.dispose()
 
 
+def test_a_refusal_stored_by_an_earlier_version_is_not_replayed(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    now = datetime.now(UTC)
+    claim(engine, "idem", "hash-a", "c1", now - timedelta(minutes=5))
+    with transaction(engine) as conn:  # as the gateway stored 404 and 409 answers until they stopped being replayed
+        gateway_store.complete_idempotency_key(conn, "k1", "idem", "c1", 404, b'{"status":404}', "application/json")
+
+    again = claim(engine, "idem", "hash-a", "c2", now)
+
+    assert again is None  # claimed afresh: the request runs
+    engine.dispose()
+
+
 def test_idempotency_record_stored_before_headers_were_kept_still_replays(database_url: str) -> None:
     config = alembic_config("gateway", database_url)  # type: ignore[arg-type]
     command.upgrade(config, "gat0003")
