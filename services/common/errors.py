@@ -44,6 +44,11 @@ class MalformedInput(DomainError):
     status: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
 
 
+# Why a JSON body nested deeper than Python's parser follows cannot be read: json.loads recurses once per array or
+# object and raises RecursionError at the interpreter's recursion limit (1,000 frames, less those of its callers).
+JSON_TOO_DEEP = "the request body is not valid JSON: arrays and objects nested too deeply to read"
+
+
 @dataclass
 class NotFound(DomainError):
     code: str = "not_found"

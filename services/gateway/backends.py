@@ -42,6 +42,9 @@ CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
+# A 200,000-value batch takes seconds on PostgreSQL: the default deadline would answer 504 while it commits. The
+# longest deadline of any call the gateway makes (unless GAOXIN_GRPC_DEADLINE_SECONDS is longer).
+INGEST_DEADLINE_SECONDS = 120.0
 # Error codes of requests that could not be parsed at all: 400, where other INVALID_ARGUMENTs are 422.
 MALFORMED_CODES = {"malformed_body"}
 

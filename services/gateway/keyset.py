@@ -1,6 +1,8 @@
 """Keyset paging of the gateway's own lists (API keys, webhooks, deliveries) by (created_at, id), and of short
 lists a backend answers whole (the indicator catalogue, a zone's ranks) by a key of their own.
 
+The tokens here are the positions inside the public ones: routes seal them with `page_tokens.Paging`.
+
 A page token names the last row of the previous page, so a row added while a client pages never shifts a
 later page; the id breaks ties between rows created in the same instant.
 """
@@ -12,7 +14,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from services.common.errors import InvalidArgument
-from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token
+from services.common.paging import MAX_PAGE_SIZE, MAX_TEXT_POSITION, decode_token, encode_token
 from services.gateway.problems import Problem
 from services.gateway.wire import iso_datetime
 
@@ -33,6 +35,8 @@ def position(token: str | None) -> Position | None:
             return None
         if not (isinstance(after, list) and len(after) == 2 and all(isinstance(part, str) for part in after)):
             raise ValueError("not a position")
+        if not (0 < len(after[1]) <= MAX_TEXT_POSITION and after[1].isprintable()):
+            raise ValueError("not an id")  # a NUL would reach PostgreSQL, which cannot compare one
         at = datetime.fromisoformat(after[0])
         if at.tzinfo is None:
             raise ValueError("no time zone")

@@ -1,10 +1,12 @@
-"""Gateway tables: API keys (hashed), idempotency records, audit log, webhooks, completed demo-data loads."""
+"""Gateway tables: API keys (hashed), idempotency records, audit log, webhooks, completed demo-data loads, the
+gateway's own secrets."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,7 +60,12 @@ idempotency_records = Table(
     Column("content_type", String(100), nullable=True),
     # The headers a replay repeats (Content-Location, Location); NULL in records stored before they were kept.
     Column("response_headers", JSON, nullable=True),
+    # When the key was claimed (or taken over): the 24 hours of retention, and an in-progress claim's lease, run
+    # from here.
     Column("created_at", UtcDateTime(), nullable=False),
+    # Who holds the claim: only its holder completes or releases it, so a request that outlived its lease (and
+    # whose claim a retry took over) cannot overwrite or drop the retry's. NULL in records claimed before.
+    Column("claim_id", String(32), nullable=True),
 )
 
 # Append-only: rows are inserted, never updated or deleted; `audit_head` serialises writers so the chain never forks.
@@ -141,7 +148,18 @@ demo_data_loads = Table(
     Column("counts", JSON, nullable=False),
 )
 
+# Keys the gateway generates for itself once per installation (e.g. the one that signs page tokens), kept here so
+# that every replica uses the same one. Never logged, never in an answer.
+gateway_secrets = Table(
+    "gateway_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
+SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -241,6 +259,17 @@ def record_demo_data_load(conn: Connection, counts: dict[str, int], at: datetime
     conn.execute(demo_data_loads.insert().values(loaded_at=at, counts=counts))
 
 
+def gateway_secret(conn: Connection, name: str) -> bytes:
+    """The installation's secret of this name, generated (32 random bytes) by whichever replica asks first."""
+    insert_ignoring_duplicates(
+        conn,
+        gateway_secrets,
+        {"name": name, "value": secrets.token_bytes(SECRET_BYTES), "created_at": datetime.now(UTC)},
+    )
+    value: bytes = conn.execute(select(gateway_secrets.c.value).where(gateway_secrets.c.name == name)).scalar_one()
+    return value
+
+
 @dataclass(frozen=True)
 class IdempotencyRecord:
     request_hash: str
@@ -248,32 +277,74 @@ class IdempotencyRecord:
     response_body: bytes | None
     content_type: str | None
     response_headers: dict[str, str]
+    # When it was claimed: for a record still in progress, its lease runs from here.
+    claimed_at: datetime | None = field(default=None, compare=False)
 
 
-def claim_idempotency_key(conn: Connection, key_id: str, key: str, request_hash: str) -> IdempotencyRecord | None:
-    """Reserve the key for this request; the earlier record when the key was already used (or is in use)."""
-    now = datetime.now(UTC)
+def _record_key(key_id: str, key: str) -> Any:
+    return and_(idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key)
+
+
+def claim_idempotency_key(
+    conn: Connection,
+    key_id: str,
+    key: str,
+    request_hash: str,
+    *,
+    claim_id: str,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> IdempotencyRecord | None:
+    """Reserve the key for this request under `claim_id`; None when it is this request's to run, else the earlier
+    record (completed, or still in progress).
+
+    A claim still in progress after `lease` was left by a request that will not finish (its process died): the
+    same request arriving again takes it over and runs. Another request under the key never does (422 stays 422).
+    Records of refusals stored by earlier versions (404, 409) are dropped: a refusal is no longer replayed.
+    """
+    now = now or datetime.now(UTC)
+    c = idempotency_records.c
     conn.execute(
         delete(idempotency_records).where(
-            idempotency_records.c.key_id == key_id,
-            idempotency_records.c.idempotency_key == key,
-            idempotency_records.c.created_at < now - IDEMPOTENCY_RETENTION,
+            _record_key(key_id, key), or_(c.created_at < now - IDEMPOTENCY_RETENTION, c.status_code >= 400)
         )
     )
     claimed = insert_ignoring_duplicates(
         conn,
         idempotency_records,
-        {"key_id": key_id, "idempotency_key": key, "request_hash": request_hash, "created_at": now},
+        {
+            "key_id": key_id,
+            "idempotency_key": key,
+            "request_hash": request_hash,
+            "created_at": now,
+            "claim_id": claim_id,
+        },
     )
     if claimed:
         return None
-    row = conn.execute(
-        select(idempotency_records).where(
-            idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key
+    # RETURNING, not rowcount (see insert_ignoring_duplicates); of two retries taking over at once, the second finds
+    # the claim renewed by the first and is told it is in progress.
+    taken_over = conn.execute(
+        update(idempotency_records)
+        .where(
+            _record_key(key_id, key),
+            c.status_code.is_(None),
+            c.request_hash == request_hash,
+            c.created_at < now - lease,
         )
-    ).one()
+        .values(created_at=now, claim_id=claim_id)
+        .returning(c.key_id)
+    ).first()
+    if taken_over is not None:
+        return None
+    row = conn.execute(select(idempotency_records).where(_record_key(key_id, key))).one()
     return IdempotencyRecord(
-        row.request_hash, row.status_code, row.response_body, row.content_type, dict(row.response_headers or {})
+        row.request_hash,
+        row.status_code,
+        row.response_body,
+        row.content_type,
+        dict(row.response_headers or {}),
+        row.created_at,
     )
 
 
@@ -281,24 +352,25 @@ def complete_idempotency_key(
     conn: Connection,
     key_id: str,
     key: str,
+    claim_id: str,
     status_code: int,
     body: bytes,
     content_type: str,
     headers: dict[str, str] | None = None,
 ) -> None:
+    """Store the answer to replay, if the claim is still this request's (it may have been taken over)."""
     conn.execute(
         update(idempotency_records)
-        .where(idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key)
+        .where(_record_key(key_id, key), idempotency_records.c.claim_id == claim_id)
         .values(status_code=status_code, response_body=body, content_type=content_type, response_headers=headers)
     )
 
 
-def release_idempotency_key(conn: Connection, key_id: str, key: str) -> None:
-    """Forget a reservation whose request did not complete in a way worth replaying (e.g. invalid input)."""
+def release_idempotency_key(conn: Connection, key_id: str, key: str, claim_id: str) -> None:
+    """Forget a claim whose request changed nothing worth replaying (a refusal, a failure), if it is still this
+    request's."""
     conn.execute(
-        delete(idempotency_records).where(
-            idempotency_records.c.key_id == key_id, idempotency_records.c.idempotency_key == key
-        )
+        delete(idempotency_records).where(_record_key(key_id, key), idempotency_records.c.claim_id == claim_id)
     )
 
 

@@ -18,6 +18,11 @@ def is_json(content_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
+def sent_media_type(content_type: str) -> str:
+    """What a 415 says the request had: `Content-Type text/plain`, or `no Content-Type`."""
+    return f"Content-Type {content_type}" if content_type else "no Content-Type"
+
+
 def level_name(value: int) -> str | None:
     level = level_from_pb(value)  # type: ignore[arg-type]
     return level.value if level else None

@@ -32,7 +32,7 @@ from services.common.db import reading, transaction
 from services.common.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from services.common.logs import request_id_var
 from services.common.outbox import OutboxRelay
-from services.common.paging import decode_token, encode_token, page_size
+from services.common.paging import decode_sequence, encode_token, page_size
 from services.rewards import ledger, simulation, store
 from services.rewards.domain import validation as check
 from services.rewards.domain.parameters import SPECS, ParameterTable, ParameterVersion, parse_value, render_value
@@ -322,9 +322,7 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
 
     async def ListAwards(self, request: pb.ListAwardsRequest, context: Context) -> pb.ListAwardsResponse:
         limit = page_size(request.page_size)
-        after = decode_token(request.page_token)
-        if after is not None and not isinstance(after, int):
-            raise InvalidArgument("bad page_token", [FieldViolation(("page_token",), "unrecognised page token")])
+        after = decode_sequence(request.page_token)
         if request.rule and request.rule not in RULES_BY_ID:
             # An unknown rule would match nothing: say so rather than answer an empty page that looks like "none".
             known = ", ".join(RULES_BY_ID)

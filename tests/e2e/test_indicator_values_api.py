@@ -289,6 +289,22 @@ def test_unreadable_bodies_are_400_and_other_media_types_415(api: httpx.Client) 
     assert bad_json.json()["code"] == "malformed_body" and bad_json.headers["content-type"] == PROBLEM
 
 
+def test_a_batch_under_another_media_type_is_415_naming_what_was_sent(api: httpx.Client) -> None:
+    plain = api.post("/v1/indicator-values:batch", content=b"{}", headers={"Content-Type": "text/plain"})
+    request = api.build_request("POST", "/v1/indicator-values:batch", content=b"{}")
+    request.headers.pop("Content-Type", None)
+    unnamed = api.send(request)
+
+    assert [(r.status_code, r.json()["code"]) for r in (plain, unnamed)] == [(415, "unsupported_media_type")] * 2
+    assert (
+        plain.json()["detail"]
+        == "send the values as application/json or text/csv (the request has Content-Type text/plain)"
+    )
+    assert (
+        unnamed.json()["detail"] == "send the values as application/json or text/csv (the request has no Content-Type)"
+    )
+
+
 def test_changed_value_is_kept_as_a_revision_and_the_same_value_is_not(api: httpx.Client) -> None:
     zone = create_recognised_zone(api, "R", "national")
     first = push_csv(api, f"{zone},gdp,2024,100,first")

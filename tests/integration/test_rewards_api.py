@@ -6,6 +6,7 @@ Both run in this process on real databases; no fakes.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from services.common.grpc_server import build_server
 from services.common.inbox import EventConsumer, Prepared
 from services.common.migrate import alembic_config
 from services.common.outbox import OutboxRelay
+from services.common.paging import encode_token
 from services.indicators import store as indicators_store
 from services.indicators.api import IndicatorsServicer
 from services.rewards import store
@@ -497,6 +499,36 @@ def test_unknown_talent_project_or_award_is_not_found(database_url: str, tmp_pat
             return project, award
 
     assert run(scenario) == (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.NOT_FOUND)
+
+
+# ---------------------------------------------------------------------------------------------------- paging
+
+# Positions a client could put in a page token if the gateway did not seal them (JSON `true`, a number beyond
+# 64 bits, a negative, JSON nested deeper than the parser goes, a NUL that PostgreSQL cannot compare).
+FORGED_SEQUENCES = ["dHJ1ZQ", encode_token(10**23), encode_token(-5), encode_token("9")]
+FORGED_CODES = [encode_token(1), encode_token("LYG\x00"), encode_token(["LYG"]), encode_token("")]
+DEEP = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+
+
+def test_list_positions_of_the_wrong_type_or_range_are_invalid_argument_at_page_token(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> list[tuple[grpc.StatusCode, dict[tuple[str | int, ...], str]]]:
+        async with servers(database_url, tmp_path) as s:
+            awards = [
+                await refused(s.rewards.ListAwards(pb.ListAwardsRequest(page_token=token)))
+                for token in [*FORGED_SEQUENCES, DEEP]
+            ]
+            zones = [
+                await refused(s.indicators.ListZones(ind_pb.ListZonesRequest(page_token=token)))
+                for token in [*FORGED_CODES, DEEP]
+            ]
+            return awards + zones
+
+    outcomes = run(scenario)
+
+    assert {code for code, _ in outcomes} == {grpc.StatusCode.INVALID_ARGUMENT}
+    assert all(list(violations) == [("page_token",)] for _, violations in outcomes)
 
 
 # --------------------------------------------------------------------------------------------------- summary

@@ -12,6 +12,7 @@ from services.common.convert import ZoneLevel
 from services.common.db import make_engine, reading, transaction
 from services.common.migrate import alembic_config
 from services.gateway import store as gateway_store
+from services.gateway.store import IdempotencyRecord
 from services.indicators import store as indicators_store
 from services.indicators.domain.registry import Recognition
 from services.rewards import store as rewards_store
@@ -59,24 +60,92 @@ def test_zone_round_trip_keeps_chinese_names_parks_and_recognitions_in_order(dat
     engine.dispose()
 
 
+def test_the_gateway_secret_is_generated_once_and_shared_by_every_engine(database_url: str) -> None:
+    # Two engines on one database stand for two gateway replicas: both read the secret the first one generated.
+    first, second = migrated("gateway", database_url), make_engine(database_url)
+    with transaction(first) as conn:
+        made = gateway_store.gateway_secret(conn, "page_tokens")
+    with transaction(second) as conn:
+        read = gateway_store.gateway_secret(conn, "page_tokens")
+        other = gateway_store.gateway_secret(conn, "another")
+
+    assert made == read and len(made) == 32
+    assert other != made
+    first.dispose()
+    second.dispose()
+
+
+LEASE = timedelta(minutes=3)
+
+
+def claim(engine: Engine, key: str, request_hash: str, claim_id: str, now: datetime) -> IdempotencyRecord | None:
+    """Claim `key` of API key k1 at `now` (as a gateway would then), under a lease of 3 minutes."""
+    with transaction(engine) as conn:
+        return gateway_store.claim_idempotency_key(
+            conn, "k1", key, request_hash, claim_id=claim_id, lease=LEASE, now=now
+        )
+
+
 def test_idempotency_key_is_claimed_once_then_replayed(database_url: str) -> None:
     engine = migrated("gateway", database_url)
+    now = datetime.now(UTC)
+    first = claim(engine, "idem", "hash-a", "c1", now)
+    in_progress = claim(engine, "idem", "hash-a", "c2", now)
     with transaction(engine) as conn:
-        first = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
-    with transaction(engine) as conn:
-        in_progress = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
         gateway_store.complete_idempotency_key(
-            conn, "k1", "idem", 201, b'{"ok":true}', "application/json", {"content-location": "/v1/things/1"}
+            conn, "k1", "idem", "c1", 201, b'{"ok":true}', "application/json", {"content-location": "/v1/things/1"}
         )
+    done = claim(engine, "idem", "hash-a", "c3", now)
     with transaction(engine) as conn:
-        done = gateway_store.claim_idempotency_key(conn, "k1", "idem", "hash-a")
-        other_key = gateway_store.claim_idempotency_key(conn, "k2", "idem", "hash-b")
+        other_key = gateway_store.claim_idempotency_key(conn, "k2", "idem", "hash-b", claim_id="c4", lease=LEASE)
 
     assert first is None and other_key is None  # keys are scoped per API key
-    assert in_progress is not None and in_progress.status_code is None
+    assert in_progress is not None and in_progress.status_code is None and in_progress.claimed_at == now
     assert done == gateway_store.IdempotencyRecord(
         "hash-a", 201, b'{"ok":true}', "application/json", {"content-location": "/v1/things/1"}
     )
+    engine.dispose()
+
+
+def test_a_claim_left_in_progress_past_its_lease_is_taken_over_by_the_same_request_once(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    assert claim(engine, "idem", "hash-a", "crashed", start) is None  # its process then dies
+
+    within = claim(engine, "idem", "hash-a", "early", start + LEASE - timedelta(seconds=1))
+    other_request = claim(engine, "idem", "hash-b", "other", start + LEASE + timedelta(seconds=1))
+    taken = claim(engine, "idem", "hash-a", "retry", start + LEASE + timedelta(seconds=1))
+    racing = claim(engine, "idem", "hash-a", "racer", start + LEASE + timedelta(seconds=2))
+    with transaction(engine) as conn:  # the first, had it only been slow, can no longer store or drop anything
+        gateway_store.complete_idempotency_key(conn, "k1", "idem", "crashed", 500, b"stale", "text/plain")
+        gateway_store.release_idempotency_key(conn, "k1", "idem", "crashed")
+    still_running = claim(engine, "idem", "hash-a", "later", start + LEASE + timedelta(seconds=3))
+    with transaction(engine) as conn:
+        gateway_store.complete_idempotency_key(conn, "k1", "idem", "retry", 201, b"{}", "application/json")
+    replayed = claim(engine, "idem", "hash-a", "last", start + LEASE + timedelta(seconds=4))
+
+    assert within is not None and (within.status_code, within.claimed_at) == (None, start)
+    assert other_request is not None and other_request.request_hash == "hash-a"  # another request never takes over
+    assert taken is None
+    assert racing is not None and (racing.status_code, racing.claimed_at) == (
+        None,
+        start + LEASE + timedelta(seconds=1),
+    )
+    assert still_running is not None and still_running.status_code is None
+    assert replayed == gateway_store.IdempotencyRecord("hash-a", 201, b"{}", "application/json", {})
+    engine.dispose()
+
+
+def test_a_refusal_stored_by_an_earlier_version_is_not_replayed(database_url: str) -> None:
+    engine = migrated("gateway", database_url)
+    now = datetime.now(UTC)
+    claim(engine, "idem", "hash-a", "c1", now - timedelta(minutes=5))
+    with transaction(engine) as conn:  # as the gateway stored 404 and 409 answers until they stopped being replayed
+        gateway_store.complete_idempotency_key(conn, "k1", "idem", "c1", 404, b'{"status":404}', "application/json")
+
+    again = claim(engine, "idem", "hash-a", "c2", now)
+
+    assert again is None  # claimed afresh: the request runs
     engine.dispose()
 
 
@@ -100,8 +169,7 @@ def test_idempotency_record_stored_before_headers_were_kept_still_replays(databa
         )
     command.upgrade(config, "head")
 
-    with transaction(engine) as conn:
-        earlier = gateway_store.claim_idempotency_key(conn, "k1", "old", "hash-a")
+    earlier = claim(engine, "old", "hash-a", "c1", datetime.now(UTC))
 
     assert earlier == gateway_store.IdempotencyRecord("hash-a", 201, b'{"ok":true}', "application/json", {})
     engine.dispose()

@@ -214,6 +214,13 @@ def test_parse_json_that_cannot_be_read_is_malformed(body: bytes) -> None:
         parse_json(body, "key")
 
 
+def test_parse_json_nested_too_deeply_is_malformed_naming_why_not_a_recursion_error() -> None:
+    body = b'{"values":' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    with pytest.raises(MalformedBatch, match="nested too deeply"):
+        parse_json(body, "key")
+
+
 @pytest.mark.parametrize("body", [b"[]", b'{"values": []}', b'{"values": {}}', b"{}"])
 def test_parse_json_without_a_values_list_is_refused(body: bytes) -> None:
     assert parse_json(body, "key").violations[-1].location == ("values",)

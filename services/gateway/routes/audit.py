@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.common.db import reading
-from services.common.paging import decode_token, encode_token
+from services.common.paging import decode_sequence, encode_token
 from services.gateway import store
 from services.gateway.deps import Admin
 from services.gateway.domain.audit import GENESIS, AuditEntry, first_break
-from services.gateway.problems import Problem
+from services.gateway.page_tokens import Paging
 from services.gateway.schemas import PageSize
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -52,17 +52,10 @@ def _item(entry: AuditEntry, previous_hash: str, digest: str) -> dict[str, Any]:
 async def list_audit(
     request: Request,
     caller: Admin,
+    paging: Paging,
     page_size: PageSize = 50,
-    page_token: str | None = None,
 ) -> dict[str, Any]:
-    after = decode_token(page_token or "") or 0
-    if not isinstance(after, int):
-        raise Problem(
-            422,
-            "unrecognised page token",
-            "validation_failed",
-            [{"location": ["query", "page_token"], "message": "unrecognised page token"}],
-        )
+    after = decode_sequence(paging.after) or 0
     limit = min(page_size, 1000)
 
     def work() -> list[tuple[AuditEntry, str, str]]:
@@ -73,7 +66,7 @@ async def list_audit(
     page = rows[:limit]
     return {
         "items": [_item(*row) for row in page],
-        "next_page_token": encode_token(page[-1][0].seq) if len(rows) > limit else None,
+        "next_page_token": paging.next_token(encode_token(page[-1][0].seq) if len(rows) > limit else None),
     }
 
 

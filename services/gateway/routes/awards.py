@@ -11,6 +11,7 @@ from gaoxin.types.v1 import types_pb2
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
+from services.gateway.page_tokens import Paging
 from services.gateway.schemas import Award, AwardPage, AwardSummary, PageSize, ParameterIn, SimulationIn, SimulationOut
 from services.gateway.wire import basis_json, clause_json, iso_date, iso_time, parameter_value
 
@@ -96,12 +97,12 @@ def _level(level: str) -> types_pb2.ZoneLevel.ValueType:
 async def list_awards(
     backend: Backend,
     caller: Reader,
+    paging: Paging,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     beneficiary_code: str | None = None,
     rule: str | None = None,
     status: Literal["granted", "revoked"] | None = None,
     page_size: PageSize = 50,
-    page_token: str | None = None,
 ) -> dict[str, Any]:
     reply = await backend.call(
         backend.rewards.ListAwards,
@@ -111,11 +112,11 @@ async def list_awards(
             rule=rule or "",
             status=_STATUS_FILTER[status] if status else pb.AWARD_STATUS_UNSPECIFIED,
             page_size=min(page_size, 1000),
-            page_token=page_token or "",
+            page_token=paging.after,
         ),
         {**PAGING_QUERY, **query_fields("year", "beneficiary_code", "rule", "status")},
     )
-    return {"items": [award_json(a) for a in reply.awards], "next_page_token": reply.next_page_token or None}
+    return {"items": [award_json(a) for a in reply.awards], "next_page_token": paging.next_token(reply.next_page_token)}
 
 
 @router.get(

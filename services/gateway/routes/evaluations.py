@@ -12,6 +12,7 @@ from services.common.convert import ZoneLevel, level_to_pb
 from services.gateway import keyset
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.page_tokens import Paging
 from services.gateway.schemas import (
     Consequences,
     Level,
@@ -154,8 +155,8 @@ async def get_rank_history(
     zone_code: Annotated[ZoneCode, Path(examples=["GY-DEMO"])],
     backend: Backend,
     caller: Reader,
+    paging: Paging,
     page_size: PageSize = 50,
-    page_token: str | None = None,
 ) -> dict[str, Any]:
     reply = await backend.call(
         backend.indicators.GetRankHistory,
@@ -165,10 +166,10 @@ async def get_rank_history(
     # A zone has at most two ranks a year, answered whole: paged here, oldest first by (year, level), so a rank
     # dropped by a replaced ranking between two pages shifts nothing.
     page, token = keyset.page_of_whole(
-        reply.entries, page_size, page_token, lambda e: (e.year, level_name(e.level) or ""), (int, str)
+        reply.entries, page_size, paging.after, lambda e: (e.year, level_name(e.level) or ""), (int, str)
     )
     return {
         "zone_code": reply.zone_code,
         "items": [{"year": e.year, "level": level_name(e.level), "rank": e.rank} for e in page],
-        "next_page_token": token,
+        "next_page_token": paging.next_token(token),
     }

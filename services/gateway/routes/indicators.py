@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
 from services.gateway import keyset
+from services.gateway.backends import INGEST_DEADLINE_SECONDS
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import (
     IndicatorList,
@@ -20,12 +22,10 @@ from services.gateway.schemas import (
     ZoneCode,
     ZoneIndicators,
 )
-from services.gateway.wire import clause_json, is_json, iso_date, iso_time, level_name, or_none
+from services.gateway.wire import clause_json, is_json, iso_date, iso_time, level_name, or_none, sent_media_type
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
 
-# A 200,000-value batch takes seconds on PostgreSQL: the default deadline would answer 504 while it commits.
-INGEST_DEADLINE_SECONDS = 120.0
 ZONE_PATH = {"zone_code": ("path", "zone_code"), "year": ("query", "year"), "indicator": ("path", "indicator")}
 ZoneCodePath = Annotated[ZoneCode, Path(description="the zone's code", examples=["LYG-HTZ"])]
 # The years the indicators service keeps values for: outside them a 422 at ["query", "year"].
@@ -127,19 +127,18 @@ def indicator_json(indicator: pb.Indicator) -> dict[str, Any]:
     summary="The indicator catalogue with its 2025 targets",
     description="In catalogue order (raw indicators first, then the ratios derived from them), paged as every list.",
 )
-async def list_indicators(
-    backend: Backend, caller: Reader, page_size: PageSize = 50, page_token: str | None = None
-) -> dict[str, Any]:
+async def list_indicators(backend: Backend, caller: Reader, paging: Paging, page_size: PageSize = 50) -> dict[str, Any]:
     reply = await backend.call(backend.indicators.ListIndicators, pb.ListIndicatorsRequest())
     # The catalogue is small and answered whole: paged here, by (position in the catalogue, code).
     page, token = keyset.page_of_whole(
-        list(enumerate(reply.indicators)), page_size, page_token, lambda i: (i[0], i[1].code), (int, str)
+        list(enumerate(reply.indicators)), page_size, paging.after, lambda i: (i[0], i[1].code), (int, str)
     )
-    return {"items": [indicator_json(i) for _, i in page], "next_page_token": token}
+    return {"items": [indicator_json(i) for _, i in page], "next_page_token": paging.next_token(token)}
 
 
 def _payload(request: Request) -> str:
-    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    content_type = request.headers.get("content-type", "")
+    media_type, _, params = content_type.partition(";")
     media_type = media_type.strip().lower()
     charset = params.partition("charset=")[2].strip().strip('"').lower()
     if media_type == "text/csv":
@@ -148,7 +147,11 @@ def _payload(request: Request) -> str:
         return "csv"
     if is_json(media_type):
         return "json"
-    raise Problem(415, "send the values as application/json or text/csv", "unsupported_media_type")
+    raise Problem(
+        415,
+        f"send the values as application/json or text/csv (the request has {sent_media_type(content_type)})",
+        "unsupported_media_type",
+    )
 
 
 @router.post(

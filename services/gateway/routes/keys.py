@@ -15,6 +15,7 @@ from services.gateway import keyset, store
 from services.gateway.deps import Admin
 from services.gateway.domain.keys import Scope
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
 from services.gateway.wire import iso_datetime
@@ -72,17 +73,15 @@ async def create_key(body: KeyIn, request: Request, caller: Admin, idempotency_k
 
 
 @router.get("/keys", response_model=KeyPage, summary="API keys (never the keys themselves)")
-async def list_keys(
-    request: Request, caller: Admin, page_size: PageSize = 50, page_token: str | None = None
-) -> dict[str, Any]:
-    after, limit = keyset.position(page_token), keyset.limit_of(page_size)
+async def list_keys(request: Request, caller: Admin, paging: Paging, page_size: PageSize = 50) -> dict[str, Any]:
+    after, limit = keyset.position(paging.after), keyset.limit_of(page_size)
 
     def work() -> list[store.KeyListing]:
         with reading(request.app.state.engine) as conn:
             return store.list_keys(conn, limit + 1, after)
 
     keys, token = keyset.page(await anyio.to_thread.run_sync(work), limit, lambda k: (k.created_at, k.key_id))
-    return {"items": [key_json(k) for k in keys], "next_page_token": token}
+    return {"items": [key_json(k) for k in keys], "next_page_token": paging.next_token(token)}
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, summary="Revoke an API key (kept, marked revoked)")

@@ -26,6 +26,7 @@ from services.gateway.domain.webhooks import (
     target_problem,
 )
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
 from services.gateway.webhooks import resolve
@@ -171,17 +172,15 @@ async def create_webhook(
 
 
 @router.get("/webhooks", response_model=WebhookPage, summary="Webhook subscriptions")
-async def list_webhooks(
-    request: Request, caller: Admin, page_size: PageSize = 50, page_token: str | None = None
-) -> dict[str, Any]:
-    after, limit = keyset.position(page_token), keyset.limit_of(page_size)
+async def list_webhooks(request: Request, caller: Admin, paging: Paging, page_size: PageSize = 50) -> dict[str, Any]:
+    after, limit = keyset.position(paging.after), keyset.limit_of(page_size)
 
     def work() -> list[store.Webhook]:
         with reading(request.app.state.engine) as conn:
             return store.list_webhooks(conn, limit + 1, after)
 
     found, token = keyset.page(await anyio.to_thread.run_sync(work), limit, lambda w: (w.created_at, w.webhook_id))
-    return {"items": [webhook_json(w) for w in found], "next_page_token": token}
+    return {"items": [webhook_json(w) for w in found], "next_page_token": paging.next_token(token)}
 
 
 @router.get(
@@ -246,11 +245,11 @@ async def list_deliveries(
     webhook_id: WebhookId,
     request: Request,
     caller: Admin,
+    paging: Paging,
     status: Annotated[DeliveryStatus | None, Query(description="only the deliveries with this status")] = None,
     page_size: PageSize = 50,
-    page_token: str | None = None,
 ) -> dict[str, Any]:
-    before, limit = keyset.position(page_token), keyset.limit_of(page_size)
+    before, limit = keyset.position(paging.after), keyset.limit_of(page_size)
 
     def work() -> list[dict[str, Any]] | None:
         with reading(request.app.state.engine) as conn:
@@ -262,7 +261,7 @@ async def list_deliveries(
     if deliveries is None:
         raise Problem(404, f"no webhook {webhook_id}", "not_found")
     page, token = keyset.page(deliveries, limit, lambda d: (d["created_at"], d["delivery_id"]))
-    return {"items": page, "next_page_token": token}
+    return {"items": page, "next_page_token": paging.next_token(token)}
 
 
 @router.post(

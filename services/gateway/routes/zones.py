@@ -13,6 +13,7 @@ from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.page_tokens import Paging
 from services.gateway.schemas import (
     County,
     CountyCode,
@@ -225,12 +226,12 @@ async def get_zone(
 async def list_zones(
     backend: Backend,
     caller: Reader,
+    paging: Paging,
     page_size: PageSize = 50,
-    page_token: str | None = None,
     as_of: IsoDate | None = None,
 ) -> dict[str, Any]:
-    request = pb.ListZonesRequest(page_size=min(page_size, 1000), page_token=page_token or "")
+    request = pb.ListZonesRequest(page_size=min(page_size, 1000), page_token=paging.after)
     if as_of:
         request.as_of.CopyFrom(date_to_pb(as_of))
     reply = await backend.call(backend.indicators.ListZones, request, {**PAGING_QUERY, **query_fields("as_of")})
-    return {"items": [zone_json(z) for z in reply.zones], "next_page_token": reply.next_page_token or None}
+    return {"items": [zone_json(z) for z in reply.zones], "next_page_token": paging.next_token(reply.next_page_token)}

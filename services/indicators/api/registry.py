@@ -9,7 +9,7 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 from services.common.convert import date_to_pb, level_from_pb, level_to_pb, today_in_china
 from services.common.db import reading, transaction
 from services.common.errors import Conflict, FieldViolation, InvalidArgument, NotFound
-from services.common.paging import decode_token, encode_token, page_size
+from services.common.paging import decode_text_position, encode_token, page_size
 from services.indicators import store
 from services.indicators.api.base import Context, ServicerBase, date_arg, invalid
 from services.indicators.domain.ranking import contradicted_rankings, contradiction_detail
@@ -142,9 +142,7 @@ class RegistryApi(ServicerBase):
     async def ListZones(self, request: pb.ListZonesRequest, context: Context) -> pb.ListZonesResponse:
         as_of = date_arg(request.as_of, "as_of") or today_in_china()
         limit = page_size(request.page_size)
-        after = decode_token(request.page_token)
-        if after is not None and not isinstance(after, str):
-            raise InvalidArgument("bad page_token", [FieldViolation(("page_token",), "unrecognised page token")])
+        after = decode_text_position(request.page_token)
 
         def work() -> list[store.ZoneRow]:
             with reading(self.engine) as conn:

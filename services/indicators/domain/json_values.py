@@ -11,7 +11,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.common.errors import FieldViolation
+from services.common.errors import JSON_TOO_DEEP, FieldViolation
 from services.indicators.domain.catalogue import CATALOGUE
 from services.indicators.domain.values import (
     MAX_BATCH_VALUES,
@@ -46,6 +46,8 @@ def parse_json(data: bytes, default_source: str) -> ParsedBatch:
         body = json.loads(data, parse_float=_decimal, parse_constant=_no_constants)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
         raise MalformedBatch(f"the request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # a ~2 KB body of nested arrays is enough: a 400 like any unreadable body
+        raise MalformedBatch(JSON_TOO_DEEP) from exc
 
     batch = ParsedBatch("values")
     if not isinstance(body, dict):
