@@ -179,6 +179,7 @@ def test_webhook_with_unknown_event_or_bad_secret_is_422(api: httpx.Client, rece
 
     assert unknown_event.status_code == bad_secret.status_code == everything_wrong.status_code == 422
     assert [e["location"] for e in unknown_event.json()["errors"]] == [["body", "events", 0]]
+    assert "unknown event type 'zone.exploded'" in unknown_event.json()["errors"][0]["message"]
     assert [e["location"] for e in bad_secret.json()["errors"]] == [["body", "secret"]]
     # Every bad field in one answer, not one per round trip.
     assert [e["location"] for e in everything_wrong.json()["errors"]] == [

@@ -144,7 +144,7 @@ async def create_webhook(
 ) -> Response:
     settings: Settings = request.app.state.settings
     errors = [
-        {"location": ["body", "events", i], "message": f"unknown event type; known: {', '.join(BY_NAME)} or *"}
+        {"location": ["body", "events", i], "message": f"unknown event type {name!r}; known: {', '.join(BY_NAME)} or *"}
         for i, name in enumerate(body.events)
         if name != "*" and name not in BY_NAME
     ]
