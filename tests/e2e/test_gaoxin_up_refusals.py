@@ -11,11 +11,15 @@ import pytest
 
 from services.common.config import Settings
 from services.platform import Platform, isolated_settings
-from tests.e2e.gaoxin_up import GAOXIN, environment
+from tests.e2e.gaoxin_up import GAOXIN, environment, kill_all, processes_of
 
 
 def gaoxin_up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([GAOXIN, "up"], env=env, capture_output=True, text=True, timeout=60)
+    """`gaoxin up` run to its end, which a refusal is at once; if it started something instead, that is ended."""
+    try:
+        return subprocess.run([GAOXIN, "up"], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        kill_all(processes_of(Path(env["GAOXIN_DATA_DIR"])))
 
 
 def test_gaoxin_up_on_the_ports_of_a_running_platform_refuses_at_once_naming_them(
