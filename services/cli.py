@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -206,16 +207,42 @@ def _report(console: Console, line: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import httpx
+
     from services import demo
 
-    print(demo.load(args.url, args.key))
+    url = args.url or f"http://127.0.0.1:{_settings(args).gateway_port}"
+    try:
+        counts = demo.load(url, args.key)
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"gaoxin: demo data not loaded: no answer from the gateway at {url}: {exc}") from None
+    except RuntimeError as exc:  # a push refused (demo._ok): a wrong key, a key without data:write, …
+        raise SystemExit(f"gaoxin: {' '.join(str(exc).split())}") from None
+    print(counts)
     return 0
 
 
 def _gateway_engine(args: argparse.Namespace) -> Any:
-    from services.common.db import make_engine
+    """The gateway's database, for `gaoxin keys` and `gaoxin audit`: refused in one line when it is not there or
+    not migrated (a wrong directory, GAOXIN_DATA_DIR unset), without creating an empty one."""
+    from sqlalchemy.engine import make_url
 
-    return make_engine(_settings(args).database_url("gateway"))
+    from services.common.db import make_engine
+    from services.common.migrate import schema_problem
+
+    settings = _settings(args)
+    url = settings.database_url("gateway")
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        raise SystemExit(
+            f"gaoxin: no gateway database at {parsed.database}: run this where `gaoxin up` ran, or set "
+            "GAOXIN_DATA_DIR (or GAOXIN_GATEWAY_DATABASE_URL) to the platform's"
+        )
+    engine = make_engine(url)
+    if (problem := schema_problem(engine, "gateway")) is not None:
+        engine.dispose()
+        raise SystemExit(f"gaoxin: gateway: {problem}")
+    return engine
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
@@ -260,6 +287,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result["valid"] else 1
 
 
+# What the REST API accepts as a key's `rate_limit_per_minute` (services/gateway/routes/keys.py, KeyIn).
+MIN_RATE_LIMIT, MAX_RATE_LIMIT = 1, 1_000_000
+
+
+def _rate_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not MIN_RATE_LIMIT <= value <= MAX_RATE_LIMIT:
+        # 0 would silently mean the deployment's default, a negative quota refuses every request.
+        raise argparse.ArgumentTypeError(f"must be {MIN_RATE_LIMIT} to {MAX_RATE_LIMIT} requests per minute")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     from services.common.runtime import keep_files_private
 
@@ -285,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser(
         "demo", help="load the demo data into a running gateway, now, whether or not it was loaded before"
     )
-    demo.add_argument("--url", default="http://127.0.0.1:8000")
+    demo.add_argument("--url", help="the gateway (default: http://127.0.0.1:$GAOXIN_GATEWAY_PORT)")
     demo.add_argument("--key", required=True)
     demo.set_defaults(func=cmd_demo)
 
@@ -297,7 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     create = keys.add_parser("create", help="create a key (printed once)")
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", required=True, choices=[s.value for s in ALL_SCOPES])
-    create.add_argument("--rate-limit", type=int, help="requests per minute (default: the deployment's)")
+    create.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        help=f"requests per minute, {MIN_RATE_LIMIT}-{MAX_RATE_LIMIT} (default: the deployment's)",
+    )
     create.set_defaults(func=cmd_keys_create)
     keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=cmd_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
