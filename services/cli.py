@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from services.common.config import ALL_SERVICES, ServiceName, Settings, describe_settings_error
+
+if TYPE_CHECKING:
+    from services.platform import Platform
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -41,89 +47,202 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+class Console:
+    """What `gaoxin up` prints. A console that goes away (the reader of a pipe exits, a terminal closes) must stop
+    nothing and prevent nothing, least of all the stop: what cannot be written is dropped, and the stream is
+    pointed at /dev/null so that later writes (and the interpreter's last flush) do not fail again. The platform
+    goes on running, supervised, until a signal stops it; the services' logs are files either way."""
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        stream = sys.stderr if error else sys.stdout
+        try:
+            print(text, file=stream, flush=True)
+        except OSError:  # BrokenPipeError, EIO from a hung-up terminal, …
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+
+
+class Interrupted(BaseException):
+    """SIGINT/SIGTERM/SIGHUP while the platform starts: what was started is stopped at once, no banner.
+
+    A BaseException, as KeyboardInterrupt is, so that no `except Exception` on the way swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# SIGHUP too: the children are in sessions of their own (services.platform.start_child), so a terminal that closes
+# hangs up `gaoxin up` alone, which must then stop them.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    from services import demo
-    from services.platform import Platform, ServiceKeptFailing, Supervisor
+    from services.platform import Platform, PortsInUse, ServiceKeptFailing, StartCancelled, Supervisor
 
     platform = Platform(_settings(args))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     try:
-        print(f"starting the platform (data in {platform.data_dir}, logs in {platform.log_dir}) …", flush=True)
-        platform.start()
-        revoked = platform.revoked_admin_key()
-        if platform.settings.demo_data and revoked is not None:
-            print("demo data not loaded: the admin key is revoked (see below)", flush=True)
-        elif platform.settings.demo_data:
-            try:
-                loaded = demo.load_once(
-                    platform.gateway_url, platform.admin_key, platform.settings.database_url("gateway")
-                )
-            except Exception as exc:
-                raise RuntimeError(f"demo data not completely loaded (the next start loads it again): {exc}") from exc
-            if loaded.skipped:
-                print(
-                    f"demo data already loaded ({loaded.loaded_at:%Y-%m-%d %H:%M} UTC): not loaded again, "
-                    "so changes made since are kept",
-                    flush=True,
-                )
-            else:
-                print(f"demo data loaded: {loaded.counts}", flush=True)
-        if revoked is None:
-            admin = (
-                f"  Admin key {platform.admin_key}\n"
-                f"  NATS      {platform.settings.resolved_nats_url}\n"
-                "\n"
-                f"  try: curl -H 'Authorization: Bearer {platform.admin_key}' {platform.gateway_url}/v1/awards\n"
+        # Ports taken (another `gaoxin up`?) or a production talent service without its key: one line, before
+        # anything is created or started.
+        platform.check_can_start()
+    except (PortsInUse, ValueError) as exc:
+        raise SystemExit(f"gaoxin: {exc}") from None
+    console = Console()
+    stop = threading.Event()
+    phase = "starting"
+
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+        if phase == "starting":
+            # Out of platform.start() or the demo load wherever they are, into the stop below.
+            raise Interrupted(signum)
+        if phase == "stopping":
+            # As a second signal does to the gateway alone: its drain ends now. The rest stops as it would.
+            platform.hurry()
+
+    def checkpoint() -> None:
+        # The exception above is lost when the handler happens to run inside a finaliser or a weakref callback
+        # (SQLAlchemy's, during the migrations): then the start stops here instead, or at platform.start()'s next
+        # step or poll of `stop`.
+        if received:
+            raise Interrupted(received[0])
+
+    def unraisable(info: Any) -> None:
+        # ... and Python would print that lost exception's traceback ("Exception ignored in …"): not ours.
+        if not isinstance(info.exc_value, Interrupted):
+            sys.__unraisablehook__(info)
+
+    sys.unraisablehook = unraisable
+
+    status = 1
+    try:
+        try:
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, on_signal)
+            console.say(f"starting the platform (data in {platform.data_dir}, logs in {platform.log_dir}) …")
+            platform.start(cancel=stop)
+            checkpoint()
+            _load_demo_data(platform, console)
+            checkpoint()
+            console.say(_banner(platform))
+            phase = "supervising"
+            # Until Ctrl-C or SIGTERM: a process that exits meanwhile is restarted, one that keeps exiting stops
+            # it all.
+            Supervisor(platform, lambda line: _report(console, line)).run(stop)
+            status = 0
+        finally:
+            phase = "stopping"  # from here a signal never interrupts anything: the stop below must run whole
+    except Interrupted as exc:
+        console.say(f"start-up interrupted by {exc}", error=True)
+        status = 128 + exc.signum
+    except StartCancelled:
+        console.say(f"start-up interrupted by {signal.Signals(received[0]).name}", error=True)
+        status = 128 + received[0]
+    except ServiceKeptFailing as exc:
+        console.say(f"platform stopped: {exc}", error=True)
+    except Exception as exc:
+        console.say(f"start-up failed: {exc}", error=True)
+    finally:
+        try:
+            console.say("stopping …")
+        finally:
+            platform.stop()
+        console.say("stopped")
+    return status
+
+
+def _load_demo_data(platform: Platform, console: Console) -> None:
+    from services import demo
+
+    if platform.settings.demo_data and platform.revoked_admin_key() is not None:
+        console.say("demo data not loaded: the admin key is revoked (see below)")
+    elif platform.settings.demo_data:
+        try:
+            loaded = demo.load_once(platform.gateway_url, platform.admin_key, platform.settings.database_url("gateway"))
+        except Exception as exc:
+            raise RuntimeError(f"demo data not completely loaded (the next start loads it again): {exc}") from exc
+        if loaded.skipped:
+            console.say(
+                f"demo data already loaded ({loaded.loaded_at:%Y-%m-%d %H:%M} UTC): not loaded again, "
+                "so changes made since are kept"
             )
         else:
-            # Never presented as usable: a revoked key stays revoked (it may have leaked), so say how to get another.
-            admin = (
-                f"  Admin key REVOKED ({revoked.key_id}, {revoked.revoked_at:%Y-%m-%d %H:%M} UTC): it answers 401 and "
-                "stays revoked\n"
-                f"            for another, {platform.new_admin_key_hint()}\n"
-                f"  NATS      {platform.settings.resolved_nats_url}\n"
-            )
-        print(
+            console.say(f"demo data loaded: {loaded.counts}")
+
+
+def _banner(platform: Platform) -> str:
+    revoked = platform.revoked_admin_key()
+    if revoked is None:
+        admin = (
+            f"  Admin key {platform.admin_key}\n"
+            f"  NATS      {platform.settings.resolved_nats_url}\n"
             "\n"
-            f"  Gateway   {platform.gateway_url}\n"
-            f"  API docs  {platform.gateway_url}/docs\n"
-            f"  Metrics   {platform.gateway_url}/metrics\n"
-            f"{admin}"
-            "\nCtrl-C stops everything; the data stays for the next start.",
-            flush=True,
+            f"  try: curl -H 'Authorization: Bearer {platform.admin_key}' {platform.gateway_url}/v1/awards\n"
         )
-        # Until Ctrl-C or SIGTERM: a process that exits meanwhile is restarted, one that keeps exiting stops it all.
-        Supervisor(platform, _report).run(stop)
-        return 0
-    except ServiceKeptFailing as exc:
-        print(f"platform stopped: {exc}", file=sys.stderr, flush=True)
-        return 1
-    except Exception as exc:
-        print(f"start-up failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        print("stopping …", flush=True)
-        platform.stop()
-        print("stopped", flush=True)
+    else:
+        # Never presented as usable: a revoked key stays revoked (it may have leaked), so say how to get another.
+        admin = (
+            f"  Admin key REVOKED ({revoked.key_id}, {revoked.revoked_at:%Y-%m-%d %H:%M} UTC): it answers 401 and "
+            "stays revoked\n"
+            f"            for another, {platform.new_admin_key_hint()}\n"
+            f"  NATS      {platform.settings.resolved_nats_url}\n"
+        )
+    return (
+        "\n"
+        f"  Gateway   {platform.gateway_url}\n"
+        f"  API docs  {platform.gateway_url}/docs\n"
+        f"  Metrics   {platform.gateway_url}/metrics\n"
+        f"{admin}"
+        "\nCtrl-C stops everything; the data stays for the next start."
+    )
 
 
-def _report(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+def _report(console: Console, line: str) -> None:
+    console.say(f"{time.strftime('%H:%M:%S')} {line}", error=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import httpx
+
     from services import demo
 
-    print(demo.load(args.url, args.key))
+    url = args.url or f"http://127.0.0.1:{_settings(args).gateway_port}"
+    try:
+        counts = demo.load(url, args.key)
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"gaoxin: demo data not loaded: no answer from the gateway at {url}: {exc}") from None
+    except RuntimeError as exc:  # a push refused (demo._ok): a wrong key, a key without data:write, …
+        raise SystemExit(f"gaoxin: {' '.join(str(exc).split())}") from None
+    print(counts)
     return 0
 
 
 def _gateway_engine(args: argparse.Namespace) -> Any:
-    from services.common.db import make_engine
+    """The gateway's database, for `gaoxin keys` and `gaoxin audit`: refused in one line when it is not there or
+    not migrated (a wrong directory, GAOXIN_DATA_DIR unset), without creating an empty one."""
+    from sqlalchemy.engine import make_url
 
-    return make_engine(_settings(args).database_url("gateway"))
+    from services.common.db import make_engine
+    from services.common.migrate import schema_problem
+
+    settings = _settings(args)
+    url = settings.database_url("gateway")
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        raise SystemExit(
+            f"gaoxin: no gateway database at {parsed.database}: run this where `gaoxin up` ran, or set "
+            "GAOXIN_DATA_DIR (or GAOXIN_GATEWAY_DATABASE_URL) to the platform's"
+        )
+    engine = make_engine(url)
+    if (problem := schema_problem(engine, "gateway")) is not None:
+        engine.dispose()
+        raise SystemExit(f"gaoxin: gateway: {problem}")
+    return engine
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
@@ -168,6 +287,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result["valid"] else 1
 
 
+# What the REST API accepts as a key's `rate_limit_per_minute` (services/gateway/routes/keys.py, KeyIn).
+MIN_RATE_LIMIT, MAX_RATE_LIMIT = 1, 1_000_000
+
+
+def _rate_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not MIN_RATE_LIMIT <= value <= MAX_RATE_LIMIT:
+        # 0 would silently mean the deployment's default, a negative quota refuses every request.
+        raise argparse.ArgumentTypeError(f"must be {MIN_RATE_LIMIT} to {MAX_RATE_LIMIT} requests per minute")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     from services.common.runtime import keep_files_private
 
@@ -193,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser(
         "demo", help="load the demo data into a running gateway, now, whether or not it was loaded before"
     )
-    demo.add_argument("--url", default="http://127.0.0.1:8000")
+    demo.add_argument("--url", help="the gateway (default: http://127.0.0.1:$GAOXIN_GATEWAY_PORT)")
     demo.add_argument("--key", required=True)
     demo.set_defaults(func=cmd_demo)
 
@@ -205,7 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     create = keys.add_parser("create", help="create a key (printed once)")
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", required=True, choices=[s.value for s in ALL_SCOPES])
-    create.add_argument("--rate-limit", type=int, help="requests per minute (default: the deployment's)")
+    create.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        help=f"requests per minute, {MIN_RATE_LIMIT}-{MAX_RATE_LIMIT} (default: the deployment's)",
+    )
     create.set_defaults(func=cmd_keys_create)
     keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=cmd_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key by its id")

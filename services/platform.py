@@ -7,6 +7,9 @@ exercise the same start-up path.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
 import secrets
 import shutil
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from pydantic import SecretStr
@@ -48,21 +51,130 @@ def private_files() -> Iterator[None]:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_ports(1)[0]
 
 
-def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def free_ports(count: int) -> list[int]:
+    """`count` different ports free now (all held open until all are chosen, so none is handed out twice)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            s = held.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
+
+
+class StartCancelled(RuntimeError):
+    """The start was called off (`gaoxin up` received SIGINT/SIGTERM meanwhile)."""
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise StartCancelled("start-up cancelled")
+
+
+class PortsInUse(RuntimeError):
+    """A port the platform would listen on is taken (another `gaoxin up`?): refused before anything starts."""
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port now (None: it could), found by binding it as the servers do
+    (SO_REUSEADDR, so a port left in TIME_WAIT by a stop a moment ago still counts as free)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return "is already in use"
+        return f"cannot be listened on at {host}: {exc.strerror or exc}"
+    return None
+
+
+def describe_port_problems(problems: dict[str, str]) -> str:
+    """One line: "GAOXIN_GATEWAY_PORT 8000 is already in use (another gaoxin up?)", the ports in use together."""
+    in_use = [port for port, problem in problems.items() if problem == "is already in use"]
+    parts = [f"{port} {problem}" for port, problem in problems.items() if problem != "is already in use"]
+    if in_use:
+        verb = "is" if len(in_use) == 1 else "are"
+        parts.append(f"{', '.join(in_use)} {verb} already in use (another gaoxin up?)")
+    return "; ".join(parts)
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds a socket listening on TCP `port` (any address); None where this cannot be told
+    (no /proc/net/tcp: not Linux)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    sockets = set()
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                # local address "0100007F:1F40", state 0A = LISTEN, then the socket's inode.
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    sockets.add(f"socket:[{fields[9]}]")
+    if not sockets:
+        return False
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False  # exited
+    for fd in descriptors:
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) in sockets:
+                return True
+    return False
+
+
+def wait_for_port(
+    port: int, timeout: float, process: subprocess.Popen[bytes] | None = None, cancel: threading.Event | None = None
+) -> None:
+    """Until `port` accepts connections, from `process` when given (not from whatever else holds the port)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _check(cancel)
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
+            if process is None or listens(process.pid, port) is not False:
+                return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listening on port {port} after {timeout:.0f}s")
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+
+
+def _child_setup(parent: int) -> Callable[[], None] | None:
+    """What a child runs between fork and exec: on Linux, ask the kernel for SIGTERM when `gaoxin up` dies, however
+    it dies (SIGKILL, OOM, a crash), so that no service or nats-server outlives it; and if it already died, exit.
+
+    The kernel sends it when the *thread* that started the child ends: start the platform from a thread that lives
+    as long as it (the main thread of `gaoxin up`, of a test or a benchmark)."""
+    if _libc is None:
+        return None
+    prctl = _libc.prctl
+
+    def setup() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return setup
+
+
+def start_child(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """A process of the platform: in a session of its own, so that a terminal's Ctrl-C (SIGINT to the whole
+    foreground process group) reaches `gaoxin up` alone, which then stops them in order (the gateway first, with
+    its drain); and ended by the kernel if `gaoxin up` dies without stopping it (see _child_setup)."""
+    return subprocess.Popen(argv, start_new_session=True, preexec_fn=_child_setup(os.getpid()), **options)
 
 
 def nats_server_binary() -> str:
@@ -87,17 +199,17 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, cancel: threading.Event | None = None) -> None:
         self.launch()
         assert self.process is not None
-        wait_for_port(self.port, 15, self.process)
+        wait_for_port(self.port, 15, self.process, cancel)
 
     def launch(self) -> subprocess.Popen[bytes]:
         """Start it without waiting for its port (the supervisor restarts it so, and watches it exit)."""
         with private_files():
             self.store_dir.mkdir(parents=True, exist_ok=True)
             log = self.log_file.open("ab")
-        self.process = subprocess.Popen(
+        self.process = start_child(
             [
                 nats_server_binary(),
                 "-a",
@@ -164,7 +276,7 @@ class Platform:
         """Start one service (again, when the supervisor restarts it) with the platform's environment."""
         with private_files():
             log: IO[bytes] = (self.log_dir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
+        self.processes[name] = start_child(
             [sys.executable, "-m", f"services.{name}.main"],
             env=self.child_env(),
             stdout=log,
@@ -198,7 +310,40 @@ class Platform:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    def listeners(self) -> dict[str, dict[str, int]]:
+        """The ports each process of the platform listens on, by setting name."""
+        ports = self.settings.listen_ports()
+        found: dict[str, dict[str, int]] = {"gateway": {"GAOXIN_GATEWAY_PORT": ports["GAOXIN_GATEWAY_PORT"]}}
+        for service in DOMAIN_SERVICES:
+            found[service] = {k: v for k, v in ports.items() if k.startswith(f"GAOXIN_{service.upper()}_")}
+        if self.settings.nats_url is None:
+            found[NATS] = {"GAOXIN_EMBEDDED_NATS_PORT": ports["GAOXIN_EMBEDDED_NATS_PORT"]}
+        return found
+
+    def port_problems(self, names: tuple[str, ...] | None = None) -> dict[str, str]:
+        """Each port (of these processes) a server could not listen on now, by "SETTING port": why."""
+        problems = {}
+        for name, ports in self.listeners().items():
+            if names is not None and name not in names:
+                continue
+            # The embedded nats-server listens on 127.0.0.1 whatever GAOXIN_HOST says (NatsServer.launch).
+            host = "127.0.0.1" if name == NATS else self.settings.host
+            for setting, port in ports.items():
+                if (problem := port_problem(host, port)) is not None:
+                    problems[f"{setting} {port}"] = problem
+        return problems
+
+    def check_can_start(self) -> None:
+        """What would make the start fail, found before anything is created or started: a port taken (another
+        `gaoxin up`, or a process left over), a production talent service without its pseudonym key."""
+        if problems := self.port_problems():
+            raise PortsInUse(describe_port_problems(problems))
+        self.settings.pseudonym_key()  # raises ValueError naming GAOXIN_TALENT_PSEUDONYM_KEY in production
+
+    def start(self, timeout: float = START_TIMEOUT_SECONDS, cancel: threading.Event | None = None) -> None:
+        """Everything, in order, until the platform is ready; StartCancelled as soon as `cancel` is set (what was
+        started is left for stop())."""
+        self.check_can_start()
         with private_files():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.log_dir.mkdir(exist_ok=True)
@@ -207,29 +352,53 @@ class Platform:
                 self.nats = NatsServer(
                     self.settings.embedded_nats_port, self.data_dir / "nats", self.log_dir / "nats.log"
                 )
-                self.nats.start()
+                self.nats.start(cancel)
+            _check(cancel)
             upgrade(self.settings)  # creates the SQLite files, in this process
         for name in ALL_SERVICES:
+            _check(cancel)
             self.spawn(name)
-        self.wait_ready(timeout)
+        self.wait_ready(timeout, cancel)
 
-    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
-        """Until the gateway's /readyz says the database, NATS and every backend are ready."""
+    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS, cancel: threading.Event | None = None) -> None:
+        """Until the gateway's /readyz says the database, NATS and every backend are ready, and the processes
+        answering are the ones this platform started."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
+            _check(cancel)
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
+                    problems = self.port_problems((name,))
+                    taken = f" ({describe_port_problems(problems)})" if problems else ""
+                    raise RuntimeError(f"{name} exited with {process.returncode}{taken}; see {self.log_dir / name}.log")
             try:
                 reply = httpx.get(f"{self.gateway_url}/readyz", timeout=2)
                 if reply.status_code == 200:
-                    return
-                last = reply.text
+                    # Something answers; ready only if it is ours: every process started is the one listening on
+                    # its ports (else, e.g., another installation's gateway answers while ours cannot bind).
+                    strangers = self.ports_held_by_others()
+                    if not strangers:
+                        return
+                    last = "answered, but not by the processes this platform started: " + ", ".join(strangers)
+                else:
+                    last = reply.text
             except httpx.HTTPError as exc:
                 last = repr(exc)
             time.sleep(0.1)
         raise TimeoutError(f"platform not ready after {timeout:.0f}s: {last}")
+
+    def ports_held_by_others(self) -> list[str]:
+        """Each "GAOXIN_…_PORT n" whose process of this platform does not listen on it (yet, or at all)."""
+        processes: dict[str, subprocess.Popen[bytes] | None] = dict(self.processes)
+        if self.nats is not None:
+            processes[NATS] = self.nats.process
+        return [
+            f"{setting} {port}"
+            for name, ports in self.listeners().items()
+            for setting, port in ports.items()
+            if (process := processes.get(name)) is not None and listens(process.pid, port) is False
+        ]
 
     def revoked_admin_key(self) -> store.KeyListing | None:
         """The admin key this platform hands out, if it was revoked (the gateway keeps it so: it may have leaked)."""
@@ -247,6 +416,13 @@ class Platform:
         if self.settings.bootstrap_admin_key is not None:
             return f"set another GAOXIN_BOOTSTRAP_ADMIN_KEY, or {create}"
         return f"delete {self.data_dir / 'admin-key'} and start again (a new key is made), or {create}"
+
+    def hurry(self) -> None:
+        """During stop(): a second SIGTERM to the gateway, which ends its drain at once (Ctrl-C pressed twice)."""
+        gateway = self.processes.get("gateway")
+        if gateway is not None:
+            # send_signal does nothing once the process was waited for: never a signal to a recycled pid.
+            gateway.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:
         """Gateway first, to its end (it drains: /readyz 503 while its backends still answer), then the services,
@@ -362,11 +538,12 @@ class Supervisor:
 
 def isolated_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings with every port free, for tests and benchmarks running beside a `make run`."""
+    free = iter(free_ports(2 + 2 * len(DOMAIN_SERVICES)))
     ports = {
-        "gateway_port": free_port(),
-        "embedded_nats_port": free_port(),
-        **{f"{s}_grpc_port": free_port() for s in DOMAIN_SERVICES},
-        **{f"{s}_metrics_port": free_port() for s in DOMAIN_SERVICES},
+        "gateway_port": next(free),
+        "embedded_nats_port": next(free),
+        **{f"{s}_grpc_port": next(free) for s in DOMAIN_SERVICES},
+        **{f"{s}_metrics_port": next(free) for s in DOMAIN_SERVICES},
     }
     values: dict[str, object] = {
         "data_dir": data_dir,

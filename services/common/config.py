@@ -7,7 +7,8 @@ where the defaults are chosen so that no two ports collide.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,27 @@ ServiceName = Literal["indicators", "rewards", "talent", "gateway"]
 DOMAIN_SERVICES: tuple[ServiceName, ...] = ("indicators", "rewards", "talent")
 ALL_SERVICES: tuple[ServiceName, ...] = (*DOMAIN_SERVICES, "gateway")
 
+# A TCP port a server can listen on. 0 ("any free port") is refused: `gaoxin up`, the services' addresses and the
+# banner all need to know the port in advance.
+Port = Annotated[int, Field(ge=1, le=65535)]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# What make_engine can open: SQLite (the embedded default) and PostgreSQL (read as postgresql+psycopg).
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+NATS_SCHEMES = ("nats", "tls")
+# Settings where an empty value (`export X=`, an empty ConfigMap entry) means "unset": their default in
+# development, refused in production. Never a silent fallback on something else.
+EMPTY_MEANS_UNSET = (
+    "indicators_database_url",
+    "rewards_database_url",
+    "talent_database_url",
+    "gateway_database_url",
+    "nats_url",
+    "indicators_addr",
+    "rewards_addr",
+    "talent_addr",
+    "talent_pseudonym_key",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAOXIN_", extra="ignore")
@@ -32,13 +54,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     host: str = Field("127.0.0.1", description="interface the services bind to")
 
-    gateway_port: int = 8000
-    indicators_grpc_port: int = 50151
-    rewards_grpc_port: int = 50152
-    talent_grpc_port: int = 50153
-    indicators_metrics_port: int = 9151
-    rewards_metrics_port: int = 9152
-    talent_metrics_port: int = 9153
+    gateway_port: Port = 8000
+    indicators_grpc_port: Port = 50151
+    rewards_grpc_port: Port = 50152
+    talent_grpc_port: Port = 50153
+    indicators_metrics_port: Port = 9151
+    rewards_metrics_port: Port = 9152
+    talent_metrics_port: Port = 9153
 
     # Where the gateway and the services find each other (host:port); default: host and port above.
     indicators_addr: str | None = None
@@ -52,13 +74,13 @@ class Settings(BaseSettings):
     gateway_database_url: str | None = None
 
     nats_url: str | None = Field(None, description="external NATS; unset: the embedded nats-server")
-    embedded_nats_port: int = 4333
+    embedded_nats_port: Port = 4333
     # Replicas of each JetStream stream the services declare: 1 for a single nats-server, 3 on a 3-node cluster.
     nats_stream_replicas: int = Field(1, ge=1, le=5)
 
     bootstrap_admin_key: SecretStr | None = None
     demo_data: bool = False
-    grpc_deadline_seconds: float = 5.0
+    grpc_deadline_seconds: float = Field(5.0, gt=0, description="deadline of every gRPC call the gateway makes")
     rate_limit_per_minute: int = Field(6000, ge=1, description="default quota of an API key per minute")
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="larger request bodies get 413")
     webhooks_allow_private_targets: bool = Field(
@@ -69,13 +91,53 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay; doubles per attempt")
     webhook_max_attempts: int = Field(21, ge=1, description="attempts before a delivery is failed")
     webhook_timeout_seconds: float = Field(10.0, gt=0)
-    outbox_poll_seconds: float = 1.0
+    # 0 or less would make every relay poll in a busy loop.
+    outbox_poll_seconds: float = Field(1.0, gt=0, description="how often a relay looks for rows it was not told about")
     # How long the gateway keeps serving after SIGTERM/SIGINT with /readyz answering 503, so that a load balancer
     # polling it stops sending traffic before the listener closes.
     shutdown_drain_seconds: float = Field(1.0, ge=0, le=60, description="gateway: ready 503 but serving after SIGTERM")
     # Key of the HMAC that turns applicant identifiers into pseudonyms (the talent service alone needs it, so only
     # its pods get the Secret). Changing it unlinks every later decision from the earlier ones about one person.
     talent_pseudonym_key: SecretStr | None = None
+
+    @field_validator(*EMPTY_MEANS_UNSET, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)} (any case)")
+        return level.upper()
+
+    @field_validator("indicators_database_url", "rewards_database_url", "talent_database_url", "gateway_database_url")
+    @classmethod
+    def _supported_database(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        # Only the scheme is named in the message: the rest of the URL may hold a password.
+        driver = url.split("://", 1)[0] if "://" in url else ""
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(
+                f"unsupported database {driver or 'URL'!r}: use sqlite:///<file> or postgresql://<host>/<database>"
+            )
+        return url
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in NATS_SCHEMES or not parts.hostname or not port_ok:
+            raise ValueError("must be nats://<host>[:<port>] or tls://<host>[:<port>]")
+        return url
 
     @field_validator("bootstrap_admin_key")
     @classmethod
@@ -86,18 +148,31 @@ class Settings(BaseSettings):
         return key
 
     @model_validator(mode="after")
+    def _one_port_one_server(self) -> Settings:
+        by_port: dict[int, list[str]] = {}
+        for setting, port in self.listen_ports().items():
+            by_port.setdefault(port, []).append(setting)
+        clashes = [
+            f"{', '.join(names[:-1])} and {names[-1]} are {'both' if len(names) == 2 else 'all'} {port}"
+            for port, names in by_port.items()
+            if len(names) > 1
+        ]
+        if clashes:
+            raise ValueError(f"two servers cannot listen on one port: {'; '.join(clashes)}")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:
         if self.environment == "production":
             missing = [
-                name
-                for name in ("indicators", "rewards", "talent", "gateway")
+                f"GAOXIN_{name.upper()}_DATABASE_URL"
+                for name in ALL_SERVICES
                 if getattr(self, f"{name}_database_url") is None
             ]
-            if missing or self.nats_url is None:
-                raise ValueError(
-                    "production needs explicit GAOXIN_<SERVICE>_DATABASE_URL for "
-                    f"{missing or 'every service'} and GAOXIN_NATS_URL"
-                )
+            if self.nats_url is None:
+                missing.append("GAOXIN_NATS_URL")
+            if missing:
+                raise ValueError(f"production needs explicit (non-empty) {', '.join(missing)}")
             if self.talent_pseudonym_key is not None:
                 _check_pseudonym_key(self.talent_pseudonym_key.get_secret_value())
         return self
@@ -112,6 +187,17 @@ class Settings(BaseSettings):
         if self.environment == "production":
             _check_pseudonym_key("")
         return DEVELOPMENT_PSEUDONYM_KEY.encode()
+
+    def listen_ports(self) -> dict[str, int]:
+        """Every port a server of the platform listens on, by its environment variable (the embedded nats-server's
+        only when it is used)."""
+        ports = {"GAOXIN_GATEWAY_PORT": self.gateway_port}
+        for service in DOMAIN_SERVICES:
+            ports[f"GAOXIN_{service.upper()}_GRPC_PORT"] = self.grpc_port(service)
+            ports[f"GAOXIN_{service.upper()}_METRICS_PORT"] = self.metrics_port(service)
+        if self.nats_url is None:
+            ports["GAOXIN_EMBEDDED_NATS_PORT"] = self.embedded_nats_port
+        return ports
 
     @property
     def resolved_nats_url(self) -> str:

@@ -18,11 +18,11 @@ from sqlalchemy import Engine
 
 from services.common.bus import Bus
 from services.common.config import ServiceName, Settings
-from services.common.db import ping
 from services.common.grpc_server import build_server, set_serving
 from services.common.inbox import EventConsumer
 from services.common.logs import configure
 from services.common.metrics import record_build_info, serve_metrics
+from services.common.migrate import schema_problem
 from services.common.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -90,14 +90,22 @@ class ServiceProcess:
         log.info("stopped")
 
     async def _report_readiness(self, health: object) -> None:
-        """Health turns SERVING only while both the database and NATS answer."""
+        """Health turns SERVING only while the database answers, migrated to this code's schema, and NATS does
+        (a pod started beside its migration Job is not ready until the Job has run)."""
         serving: bool | None = None
+        reason: str | None = None
         while True:
-            ok = self.bus.ready.is_set() and self.bus.connected and await asyncio.to_thread(ping, self.engine)
-            if ok != serving:
-                serving = ok
+            database = await asyncio.to_thread(schema_problem, self.engine, self.name)
+            nats = None if self.bus.ready.is_set() and self.bus.connected else "NATS not connected"
+            ok = database is None and nats is None
+            if ok != serving or (database or nats) != reason:
+                serving, reason = ok, database or nats
                 await set_serving(health, self.grpc_service_names, serving=ok)  # type: ignore[arg-type]
-                log.info("health", extra={"fields": {"serving": ok}})
+                log.log(
+                    logging.WARNING if database else logging.INFO,
+                    "health",
+                    extra={"fields": {"serving": ok, **({"reason": reason} if reason else {})}},
+                )
             await asyncio.sleep(0.5)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -28,18 +29,52 @@ def environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+GAOXIN = str(Path(sys.executable).parent / "gaoxin")
+
+
+def processes_of(data_dir: Path) -> dict[int, str]:
+    """Every process `gaoxin up` started for this data directory, whoever its parent now is (an orphan's is init):
+    the services (GAOXIN_DATA_DIR in their environment) and the embedded nats-server (its store in its arguments);
+    not `gaoxin up` itself."""
+    marker = f"GAOXIN_DATA_DIR={data_dir.resolve()}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if argv[1:3] == [GAOXIN.encode(), b"up"]:
+                continue
+            if marker in (entry / "environ").read_bytes().split(b"\0") or str(data_dir.resolve()).encode() in b" ".join(
+                argv
+            ):
+                found[int(entry.name)] = b" ".join(argv).decode(errors="replace")
+        except OSError:
+            continue  # exited meanwhile, or not ours to read
+    return found
+
+
+def kill_all(pids: dict[int, str]) -> None:
+    """SIGKILL to each of these (a test's clean-up of what a broken `gaoxin up` left behind)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 class GaoxinUp:
     """`gaoxin up` as a subprocess, its console read line by line."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, own_session: bool = False) -> None:
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gaoxin"), "up"],
+            [GAOXIN, "up"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # As in a terminal: its own process group, which a test can send "Ctrl-C" (killpg) without hitting pytest.
+            start_new_session=own_session,
         )
         threading.Thread(target=self._read, daemon=True).start()
 
