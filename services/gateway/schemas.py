@@ -384,11 +384,15 @@ class RankingPublished(Ranking):
     dropped_zone_codes: list[str]
 
 
+ConsequenceOutcome = Literal["support", "none", "restrict"]
+Measure = Literal["land_quota_restricted", "notice_and_interview", "rectification"]
+
+
 class ZoneConsequence(BaseModel):
     zone_code: str
     rank: int
-    outcome: Literal["support", "none", "restrict"]
-    measures: list[Literal["land_quota_restricted", "notice_and_interview", "rectification"]]
+    outcome: ConsequenceOutcome
+    measures: list[Measure]
 
 
 class Consequences(BaseModel):

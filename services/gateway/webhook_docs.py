@@ -16,7 +16,7 @@ from fastapi import FastAPI, Header
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.common.events_catalog import BY_NAME
-from services.gateway.schemas import Level, Programme
+from services.gateway.schemas import ConsequenceOutcome, Level, Measure, Programme
 
 
 class EventObject(BaseModel):
@@ -94,8 +94,8 @@ class EventClause(EventObject):
 class EventZoneConsequence(EventObject):
     zone_code: str
     rank: int
-    outcome: Literal["support", "none", "restrict"]
-    measures: list[Literal["land_quota_restricted", "notice_and_interview", "rectification"]]
+    outcome: ConsequenceOutcome
+    measures: list[Measure]
 
 
 class ConsequencesDeterminedData(EventData):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, WithJsonSchema
+from sqlalchemy.engine import Connection
 from starlette.convertors import Convertor, register_url_convertor
 
 from services.common.config import Settings
@@ -202,18 +204,8 @@ async def get_webhook(webhook_id: WebhookId, request: Request, caller: Admin) ->
 
 @router.delete("/webhooks/{webhook_id:webhook_id}", response_model=WebhookOut, summary="Disable a subscription (kept)")
 async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
-    def work() -> store.Webhook | None:
-        with transaction(request.app.state.engine) as conn:
-            if store.get_webhook(conn, webhook_id) is None:
-                return None
-            store.disable_webhook(conn, webhook_id, f"disabled by key {caller.key_id}")
-            return store.get_webhook(conn, webhook_id)
-
-    webhook = await anyio.to_thread.run_sync(work)
-    if webhook is None:
-        raise Problem(404, f"no webhook {webhook_id}", "not_found")
-    await request.app.state.webhook_types.refresh()
-    return webhook_json(webhook)
+    reason = f"disabled by key {caller.key_id}"
+    return await _switch(request, webhook_id, lambda conn: store.disable_webhook(conn, webhook_id, reason))
 
 
 @router.post(
@@ -226,11 +218,17 @@ async def disable_webhook(webhook_id: WebhookId, request: Request, caller: Admin
     responses={404: {"description": "no webhook with this id"}},
 )
 async def enable_webhook(webhook_id: WebhookId, request: Request, caller: Admin) -> dict[str, Any]:
+    return await _switch(request, webhook_id, lambda conn: store.enable_webhook(conn, webhook_id))
+
+
+async def _switch(request: Request, webhook_id: str, change: Callable[[Connection], None]) -> dict[str, Any]:
+    """Disable or enable a subscription (404 when there is none); the event types the gateway stages follow."""
+
     def work() -> store.Webhook | None:
         with transaction(request.app.state.engine) as conn:
             if store.get_webhook(conn, webhook_id) is None:
                 return None
-            store.enable_webhook(conn, webhook_id)
+            change(conn)
             return store.get_webhook(conn, webhook_id)
 
     webhook = await anyio.to_thread.run_sync(work)
