@@ -158,6 +158,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=_Utf8JSONResponse,
+        # `/v1/zones/` is a path like any other, so a 404 problem: Starlette's default answers it with a bare 307 to
+        # an absolute URL built from the request (http:// behind a TLS-terminating proxy), which a write would have
+        # to send its body to again.
+        redirect_slashes=False,
     )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]

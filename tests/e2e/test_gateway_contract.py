@@ -95,6 +95,17 @@ def test_unknown_route_and_wrong_method_are_problems(api: httpx.Client) -> None:
     assert missing.headers["content-type"] == wrong.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("path", ["/v1/zones/", "/v1/keys/", "/v1/zones/LYG-HTZ/"])
+def test_a_trailing_slash_is_a_404_problem_not_a_redirect(api: httpx.Client, method: str, path: str) -> None:
+    reply = api.request(method, path, json={"name": "x", "scopes": ["read"]} if method == "POST" else None)
+    anonymous = httpx.request(method, f"{api.base_url}{path}")
+
+    assert reply.status_code == 404 and reply.headers["content-type"] == PROBLEM
+    assert reply.json()["code"] == "not_found" and "location" not in reply.headers
+    assert anonymous.status_code == 401 and "location" not in anonymous.headers
+
+
 def allowed(reply: httpx.Response) -> set[str]:
     return {m.strip() for m in reply.headers["allow"].split(",") if m.strip()}
 
