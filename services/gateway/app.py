@@ -25,7 +25,7 @@ from services.common.metrics import record_build_info
 from services.gateway import openapi, store, webhook_docs
 from services.gateway.audit import AuditTrail
 from services.gateway.backends import HTTP_STATUS, Backends
-from services.gateway.deps import KeyCache
+from services.gateway.deps import KeyCache, RouteScopes
 from services.gateway.domain.keys import ALL_SCOPES, key_hash, new_key
 from services.gateway.domain.ratelimit import FixedWindowLimiter
 from services.gateway.events import ActiveEventTypes
@@ -158,6 +158,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=_Utf8JSONResponse,
+        # `/v1/zones/` is a path like any other, so a 404 problem: Starlette's default answers it with a bare 307 to
+        # an absolute URL built from the request (http:// behind a TLS-terminating proxy), which a write would have
+        # to send its body to again.
+        redirect_slashes=False,
     )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
@@ -189,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Read from the routers themselves: FastAPI (0.165) keeps included routers wrapped in `app.routes`, so the
     # app's own list holds only its direct routes (the docs), not the API's.
     app.state.allowed_methods = AllowedMethods.of([*app.routes, *(r for router in routers for r in router.routes)])
+    app.state.route_scopes = RouteScopes.of(app.routes)
     return app
 
 
@@ -200,26 +205,21 @@ class AllowedMethods:
     with HEAD wherever GET is served (RequestContextMiddleware answers HEAD as a GET without its content).
     """
 
-    paths: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...]  # path regex, its template, its methods
+    paths: tuple[tuple[re.Pattern[str], frozenset[str]], ...]  # path regex, its methods
 
     @classmethod
     def of(cls, routes: Iterable[BaseRoute]) -> AllowedMethods:
-        merged: dict[str, tuple[re.Pattern[str], str, set[str]]] = {}
+        merged: dict[str, tuple[re.Pattern[str], set[str]]] = {}
         for route in routes:
             if isinstance(route, Route) and route.methods:
-                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, route.path_format, set()))[2]
+                methods = merged.setdefault(route.path_regex.pattern, (route.path_regex, set()))[1]
                 methods.update(route.methods)
                 if "GET" in route.methods:
                     methods.add("HEAD")
-        return cls(tuple((regex, template, frozenset(methods)) for regex, template, methods in merged.values()))
+        return cls(tuple((regex, frozenset(methods)) for regex, methods in merged.values()))
 
     def for_path(self, path: str) -> list[str]:
-        return sorted({m for regex, _, methods in self.paths if regex.match(path) for m in methods})
-
-    def template(self, method: str, path: str) -> str | None:
-        """The template of the route that would serve this request (audit and metrics name requests refused
-        before routing by it), or None when there is none."""
-        return next((t for regex, t, methods in self.paths if method in methods and regex.match(path)), None)
+        return sorted({m for regex, methods in self.paths if regex.match(path) for m in methods})
 
 
 class _Utf8JSONResponse(ProblemResponse):

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import Depends, Request, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 from starlette.requests import HTTPConnection
+from starlette.routing import BaseRoute, compile_path
 
 from services.common.config import Settings
 from services.common.db import reading
 from services.gateway import store
 from services.gateway.backends import Backends
 from services.gateway.domain.keys import Scope, key_hash
-from services.gateway.domain.ratelimit import FixedWindowLimiter
+from services.gateway.domain.ratelimit import Decision, FixedWindowLimiter
 from services.gateway.problems import Problem
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer gx_…`")
@@ -94,6 +99,91 @@ async def identify(connection: HTTPConnection) -> store.ApiKey:
     return key
 
 
+@dataclass(frozen=True)
+class Required:
+    """What a route asks of the caller's key: its template and scopes, all of them or (`any_of`) one."""
+
+    template: str
+    scopes: tuple[str, ...]
+    any_of: bool
+
+
+@dataclass(frozen=True)
+class RouteScopes:
+    """The scopes of every secured route, found from its `authenticate` / `authenticate_any` dependency, so that
+    RequestContextMiddleware can refuse a key without them (403) or past its quota (429) before the app reads a byte
+    of the body: FastAPI reads and validates the body before it runs any dependency.
+
+    Routes are tried in the router's order, per method, first match wins, as Starlette routes them.
+    """
+
+    by_method: Mapping[str, tuple[tuple[re.Pattern[str], Required], ...]]
+
+    @classmethod
+    def of(cls, routes: Sequence[BaseRoute]) -> RouteScopes:
+        found: dict[str, list[tuple[re.Pattern[str], Required]]] = {}
+        for context in iter_route_contexts(routes):
+            route = context.original_route
+            if not isinstance(route, APIRoute) or context.path is None or context.path_format is None:
+                continue
+            security = _security(route.dependant)
+            if security is None:
+                continue
+            required = Required(
+                context.path_format,
+                tuple([*(security.parent_oauth_scopes or ()), *(security.own_oauth_scopes or ())]),
+                security.call is authenticate_any,
+            )
+            regex = compile_path(context.path)[0]  # the route's own, converters included
+            for method in context.methods or ():
+                found.setdefault(method, []).append((regex, required))
+        return cls({method: tuple(entries) for method, entries in found.items()})
+
+    def match(self, method: str, path: str) -> Required | None:
+        for regex, required in self.by_method.get(method, ()):
+            if regex.match(path):
+                return required
+        return None
+
+
+def _security(dependant: Dependant) -> Dependant | None:
+    for dependency in dependant.dependencies:
+        if dependency.call is authenticate or dependency.call is authenticate_any:
+            return dependency
+        if (found := _security(dependency)) is not None:
+            return found
+    return None
+
+
+def admit(key: store.ApiKey, required: Required | None, limiter: FixedWindowLimiter, settings: Settings) -> Decision:
+    """Count the request against the key's quota, then refuse it for a missing scope (403) or past the quota (429),
+    in that order; the decision, whose headers every answer to the request carries."""
+    decision = limiter.take(key.key_id, key.rate_limit_per_minute or settings.rate_limit_per_minute, time.monotonic())
+    if required is not None:
+        try:
+            _check_scopes(key, required.scopes, required.any_of)
+        except Problem as refused:
+            refused.headers.update(decision.headers())  # counted like any other request
+            raise
+    if not decision.allowed:
+        raise Problem(
+            429,
+            f"this API key's quota of {decision.quota} requests per {decision.window_seconds} s is used up; "
+            f"retry in {decision.reset_seconds} s",
+            "rate_limited",
+            headers=decision.refusal_headers(),
+        )
+    return decision
+
+
+def _check_scopes(key: store.ApiKey, scopes: Sequence[str], any_of: bool) -> None:
+    missing = [scope for scope in scopes if scope not in key.scopes]
+    if any_of and len(missing) == len(scopes):
+        raise Problem(403, f"this API key has none of the scopes `{'`, `'.join(missing)}`", "forbidden")
+    if missing and not any_of:
+        raise Problem(403, f"this API key lacks the `{'`, `'.join(missing)}` scope", "forbidden")
+
+
 async def authenticate(
     request: Request,
     security_scopes: SecurityScopes,
@@ -116,29 +206,17 @@ async def authenticate_any(
 
 
 async def _admit(request: Request, scopes: list[str], any_of: bool) -> Principal:
-    # RequestContextMiddleware identified the caller of every /v1 route before the body was read; a route
-    # elsewhere is identified here.
+    # RequestContextMiddleware identified the caller of every /v1 route, checked its scopes and counted the request
+    # before the body was read; checking the scopes again costs nothing and guards a route the table would miss.
     key: store.ApiKey | None = getattr(request.state, "api_key", None)
-    if key is None:
+    if key is not None and getattr(request.state, "admitted", False):
+        _check_scopes(key, scopes, any_of)
+        return Principal(key.key_id, key.scopes)
+    if key is None:  # a route outside /v1
         key = await identify(request)
     request.state.key_id = key.key_id
-    settings: Settings = request.app.state.settings
-    limiter: FixedWindowLimiter = request.app.state.limiter
-    decision = limiter.take(key.key_id, key.rate_limit_per_minute or settings.rate_limit_per_minute, time.monotonic())
+    decision = admit(key, Required("", tuple(scopes), any_of), request.app.state.limiter, request.app.state.settings)
     request.state.rate_limit_headers = decision.headers()
-    if not decision.allowed:
-        raise Problem(
-            429,
-            f"this API key's quota of {decision.quota} requests per {decision.window_seconds} s is used up; "
-            f"retry in {decision.reset_seconds} s",
-            "rate_limited",
-            headers=decision.headers(),
-        )
-    missing = [scope for scope in scopes if scope not in key.scopes]
-    if any_of and len(missing) == len(scopes):
-        raise Problem(403, f"this API key has none of the scopes `{'`, `'.join(missing)}`", "forbidden")
-    if missing and not any_of:
-        raise Problem(403, f"this API key lacks the `{'`, `'.join(missing)}` scope", "forbidden")
     return Principal(key.key_id, key.scopes)
 
 

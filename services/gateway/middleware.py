@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.logs import new_request_id, request_id_var
 from services.gateway.audit import AUDITED_METHODS, AuditTrail
-from services.gateway.deps import identify
+from services.gateway.deps import admit, identify
 from services.gateway.problems import Problem, language_var, preferred_language, problem_response
 
 log = logging.getLogger("gaoxin.gateway.access")
@@ -126,11 +126,11 @@ class RequestContextMiddleware:
 
         body = _BodyLimit(receive, self.max_body_bytes)
         try:
+            if _needs_key(scope["path"]):
+                await self._admit(scope, state)
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 raise body.problem()
-            if _needs_key(scope["path"]):
-                await self._identify(scope, state)
             await self.app(scope, body.receive, body.guard(send_with_id))
             if body.exceeded and not state["started"]:
                 raise body.problem()
@@ -163,17 +163,20 @@ class RequestContextMiddleware:
             language_var.reset(language)
 
     @staticmethod
-    async def _identify(scope: Scope, state: dict[str, Any]) -> None:
-        """Refuse a caller without a valid key before the app reads its body (and so before a malformed body could
-        answer 400 to someone not entitled to any answer about it); keep the key for `authenticate`."""
-        try:
-            key = await identify(HTTPConnection(scope))
-        except Problem:
-            # Not routed yet: name the route the request was meant for, for the audit log and the metrics.
-            state["template"] = scope["app"].state.allowed_methods.template(scope["method"], scope["path"])
-            raise
+    async def _admit(scope: Scope, state: dict[str, Any]) -> None:
+        """Refuse a caller without a valid key (401), without the route's scope (403) or past its quota (429) before
+        the app reads a byte of the body: a malformed body is none of their business, and parsing it is work the
+        quota is there to bound. Every keyed request is counted once, here, and each answer to it carries the quota
+        headers; `authenticate` then finds the key admitted."""
+        app_state = scope["app"].state
+        required = app_state.route_scopes.match(scope["method"], scope["path"])
+        # Not routed yet: name the route the request is meant for, for the audit log and the metrics.
+        state["template"] = required.template if required else None
+        key = await identify(HTTPConnection(scope))
         request_state = scope.setdefault("state", {})
         request_state["api_key"], request_state["key_id"] = key, key.key_id
+        decision = admit(key, required, app_state.limiter, app_state.settings)
+        request_state["rate_limit_headers"], request_state["admitted"] = decision.headers(), True
 
 
 def _template(scope: Scope, state: dict[str, Any]) -> str:

@@ -52,6 +52,60 @@ IDEMPOTENT_REPLAYED_HEADER: dict[str, Any] = {
 }
 
 
+# The headers every answer, or every answer of a kind, carries (RequestContextMiddleware, deps.admit, the
+# problems): declared once under components.headers, referenced from each response.
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "the request's id: the client's `X-Request-ID` if it matches the pattern, else a generated one",
+        "required": True,
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"},
+    },
+    "RateLimit-Policy": {
+        "description": 'the API key\'s quota (IETF RateLimit fields): `"per-key";q=<requests>;w=<seconds>`',
+        "required": True,
+        "schema": {"type": "string", "examples": ['"per-key";q=6000;w=60']},
+    },
+    "RateLimit": {
+        "description": 'what is left of the quota: `"per-key";r=<requests left>;t=<seconds until the window resets>`',
+        "required": True,
+        "schema": {"type": "string", "examples": ['"per-key";r=5999;t=60']},
+    },
+    "Retry-After": {
+        "description": "seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "WWW-Authenticate": {
+        "description": "the authentication scheme expected: `Bearer`",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+# On a secured operation's 400: absent when the key came in the query string (`key_in_query`), refused unread.
+OPTIONAL_QUOTA = {"RateLimit-Policy", "RateLimit"}
+
+
+def _header(name: str, required: bool = True) -> dict[str, Any]:
+    if required:
+        return {"$ref": f"#/components/headers/{name}"}
+    return {**HEADERS[name], "required": False}
+
+
+def _declare_headers(status: str, response: dict[str, Any], secured: bool) -> None:
+    """The cross-cutting headers this answer carries: the request id on every one; the quota on every answer to a
+    keyed request (not a 401, which has no key, and on a 400 only when the key was read); Retry-After on 429 and
+    503; WWW-Authenticate on 401."""
+    headers = response.setdefault("headers", {})
+    headers["X-Request-ID"] = _header("X-Request-ID")
+    if secured and status != "401":
+        for name in ("RateLimit-Policy", "RateLimit"):
+            headers[name] = _header(name, required=status != "400")
+    if status in ("429", "503"):
+        headers["Retry-After"] = _header("Retry-After")
+    if status == "401":
+        headers["WWW-Authenticate"] = _header("WWW-Authenticate")
+
+
 def _problem(status: int) -> dict[str, Any]:
     return {
         "description": TITLES[status],
@@ -123,6 +177,7 @@ def install(app: FastAPI) -> None:
         components["Problem"] = PROBLEM_SCHEMA
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        schema["components"]["headers"] = HEADERS
         any_scope = any_scope_operations(app)
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
@@ -148,6 +203,8 @@ def install(app: FastAPI) -> None:
                     # Errors a route declares itself (415, say) are problems like the others.
                     if status.isdigit() and int(status) in TITLES and "content" not in response:
                         response["content"] = _problem(int(status))["content"]
+                for status, response in responses.items():
+                    _declare_headers(status, response, "security" in operation)
                 _declare_idempotency(operation)
         app.openapi_schema = schema
         return schema

@@ -30,13 +30,13 @@ PATH_VALUES = {
 }
 
 
-def operations(platform: Platform) -> list[tuple[str, str, list[str]]]:
-    """(method, path, the scopes any one of which admits a key) of every secured operation."""
+def operations(platform: Platform, with_body: bool = False) -> list[tuple[str, str, list[str]]]:
+    """(method, path, the scopes any one of which admits a key) of every secured operation (taking a body)."""
     spec = httpx.get(f"{platform.gateway_url}/openapi.json").json()
     found = []
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
-            if requirements := operation.get("security"):
+            if (requirements := operation.get("security")) and (not with_body or "requestBody" in operation):
                 alternatives = [
                     scope for requirement in requirements for scopes in requirement.values() for scope in scopes
                 ]
@@ -88,5 +88,73 @@ def test_authorization_matrix(platform: Platform, keys_by_scope: dict[str, str])
     assert failures == []
 
 
-def _bearer(key: str) -> dict[str, str]:
+# Bodies that are wrong for every operation, each with the answer a caller entitled to any answer gets.
+BAD_BODIES = {
+    "malformed": ({"Content-Type": "application/json"}, b'{"name":', 400),
+    "invalid": ({"Content-Type": "application/json"}, b"[]", 422),
+    "wrong media type": ({"Content-Type": "text/plain"}, b"{}", 415),
+}
+
+
+@pytest.fixture(scope="module")
+def spent_keys_by_scope(platform: Platform) -> dict[str, str]:
+    """A key per scope with a quota of one request a minute (`spend` uses it up before each use)."""
+    return {scope.value: issue_key(platform, scope.value, rate_limit=1) for scope in ALL_SCOPES}
+
+
+def spend(platform: Platform, key: str) -> None:
+    # Any keyed request counts, an unknown path's 404 too.
+    reply = httpx.get(f"{platform.gateway_url}/v1/quota-burner", headers=_bearer(key))
+    assert reply.status_code in (404, 429) and "ratelimit" in reply.headers, reply.text
+
+
+def test_authorization_comes_before_any_answer_about_the_body(
+    platform: Platform, keys_by_scope: dict[str, str], spent_keys_by_scope: dict[str, str]
+) -> None:
+    """401, then 403, then 429, then what is wrong with the body: a malformed, an invalid or a non-JSON body is
+    answered only to a key that may call the operation and has quota left; every keyed answer has the quota
+    headers (counted once per request), a 429 its Retry-After."""
+    ops = operations(platform, with_body=True)
+    assert len(ops) >= 14
+    failures: list[str] = []
+    for method, path, scopes in ops:
+        url = platform.gateway_url + concrete(path)
+        other = next(s for s in keys_by_scope if s not in scopes)
+        for kind, (headers, content, status) in BAD_BODIES.items():
+            spend(platform, spent_keys_by_scope[other])
+            spend(platform, spent_keys_by_scope[scopes[0]])
+            callers = {
+                "none": None,
+                "wrong": keys_by_scope[other],
+                "wrong, no quota left": spent_keys_by_scope[other],
+                "right, no quota left": spent_keys_by_scope[scopes[0]],
+                "right": keys_by_scope[scopes[0]],
+            }
+            replies = {
+                caller: httpx.request(method, url, content=content, headers={**headers, **_bearer(key)})
+                for caller, key in callers.items()
+            }
+            expected = {
+                "none": 401,
+                "wrong": 403,
+                "wrong, no quota left": 403,
+                "right, no quota left": 429,
+                "right": status,
+            }
+            outcomes = {caller: reply.status_code for caller, reply in replies.items()}
+            unlimited = [
+                caller for caller, reply in replies.items() if caller != "none" and "ratelimit" not in reply.headers
+            ]
+            no_retry = "retry-after" not in replies["right, no quota left"].headers
+            not_problems = [
+                c for c, r in replies.items() if r.headers.get("content-type") != "application/problem+json"
+            ]
+            if outcomes != expected or unlimited or no_retry or not_problems:
+                failures.append(f"{method} {path} {kind} body: {outcomes}; no quota headers: {unlimited}")
+    assert failures == []
+
+
+def _bearer(key: str | None) -> dict[str, str]:
+    if key is None:
+        return {}
     return {"Authorization": f"Bearer {key}"}

@@ -6,6 +6,7 @@ import ast
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,9 +16,11 @@ from services.common.db import transaction
 from services.gateway import store
 from services.gateway.domain.keys import key_hash, new_key
 from services.platform import Platform
+from tests.e2e.conftest import issue_key
 from tests.e2e.helpers import create_zone, unique_zone_code
 
 PROBLEM = "application/problem+json"
+JSON = {"Content-Type": "application/json"}
 
 
 def test_invalid_zone_body_gets_422_problem_naming_fields_and_writes_nothing(api: httpx.Client) -> None:
@@ -93,6 +96,17 @@ def test_unknown_route_and_wrong_method_are_problems(api: httpx.Client) -> None:
 
     assert (missing.status_code, wrong.status_code) == (404, 405)
     assert missing.headers["content-type"] == wrong.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("path", ["/v1/zones/", "/v1/keys/", "/v1/zones/LYG-HTZ/"])
+def test_a_trailing_slash_is_a_404_problem_not_a_redirect(api: httpx.Client, method: str, path: str) -> None:
+    reply = api.request(method, path, json={"name": "x", "scopes": ["read"]} if method == "POST" else None)
+    anonymous = httpx.request(method, f"{api.base_url}{path}")
+
+    assert reply.status_code == 404 and reply.headers["content-type"] == PROBLEM
+    assert reply.json()["code"] == "not_found" and "location" not in reply.headers
+    assert anonymous.status_code == 401 and "location" not in anonymous.headers
 
 
 def allowed(reply: httpx.Response) -> set[str]:
@@ -531,6 +545,57 @@ def test_readyz_metrics_and_openapi(api: httpx.Client, platform: Platform) -> No
     spec = api.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert {"/v1/zones/{zone_code}", "/v1/zones/{zone_code}/recognitions", "/v1/awards"} <= set(spec["paths"])
+
+
+def declared_headers(spec: dict[str, Any], path: str, method: str, status: int) -> dict[str, bool]:
+    """The headers the document declares on an answer, each with whether it is required ($refs resolved)."""
+    headers = spec["paths"][path][method]["responses"][str(status)].get("headers", {})
+    resolved = {
+        name: spec["components"]["headers"][h["$ref"].rsplit("/", 1)[1]] if "$ref" in h else h
+        for name, h in headers.items()
+    }
+    return {name: bool(header.get("required")) for name, header in resolved.items()}
+
+
+def test_openapi_declares_the_cross_cutting_headers_on_the_answers_that_carry_them(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    quota = {"RateLimit-Policy", "RateLimit"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            secured = "security" in operation
+            for status in operation["responses"]:
+                headers = declared_headers(spec, path, method, int(status))
+                assert headers["X-Request-ID"] is True, (path, method, status)
+                if secured and status != "401":
+                    # A 400 may be the refusal of a key sent in the query string, which is never read.
+                    assert {h: headers.get(h) for h in quota} == dict.fromkeys(quota, status != "400"), (path, status)
+                else:
+                    assert not quota & set(headers), (path, method, status)
+                assert headers.get("Retry-After") is (True if status in ("429", "503") else None), (path, status)
+                assert headers.get("WWW-Authenticate") is (True if status == "401" else None), (path, status)
+    assert spec["paths"]["/readyz"]["get"]["responses"]["503"]["headers"]["Retry-After"]
+
+
+def test_answers_carry_the_headers_the_openapi_document_declares_required(
+    api: httpx.Client, platform: Platform
+) -> None:
+    spec = api.get("/openapi.json").json()
+    limited = {"Authorization": f"Bearer {issue_key(platform, 'read', rate_limit=1)}"}
+    answers = [
+        ("/v1/zones", "get", api.get("/v1/zones")),
+        ("/v1/zones/{zone_code}", "get", api.get("/v1/zones/NO-SUCH-ZONE")),
+        ("/v1/zones/{zone_code}", "put", api.put("/v1/zones/X-1", content=b"{", headers=JSON)),
+        ("/v1/zones/{zone_code}", "put", httpx.put(f"{platform.gateway_url}/v1/zones/X-1", json={})),
+        ("/v1/zones", "get", httpx.get(f"{platform.gateway_url}/v1/zones", headers=limited)),
+        ("/v1/zones", "get", httpx.get(f"{platform.gateway_url}/v1/zones", headers=limited)),
+        ("/readyz", "get", api.get("/readyz")),
+    ]
+
+    assert [reply.status_code for *_, reply in answers] == [200, 404, 400, 401, 200, 429, 200]
+    for path, method, reply in answers:
+        required = [h for h, needed in declared_headers(spec, path, method, reply.status_code).items() if needed]
+        assert [h for h in required if h.lower() not in reply.headers] == [], (path, reply.status_code)
+        assert len(required) >= 1
 
 
 def test_an_operation_any_of_whose_scopes_admits_a_key_declares_them_as_alternatives(api: httpx.Client) -> None:

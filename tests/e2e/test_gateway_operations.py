@@ -69,6 +69,29 @@ def test_quota_headers_on_every_response_and_429_with_retry_after_past_it(platfo
     assert replies[3].headers["content-type"] == PROBLEM and int(replies[3].headers["retry-after"]) > 0
 
 
+def test_every_keyed_request_is_counted_once_whatever_its_answer(platform: Platform) -> None:
+    headers = {"Authorization": f"Bearer {issue_key(platform, 'data:write', rate_limit=5)}"}
+    url = platform.gateway_url
+
+    replies = [
+        httpx.put(
+            f"{url}/v1/zones/QUOTA-1", content=b'{"name":', headers={**headers, "Content-Type": "application/json"}
+        ),
+        httpx.put(f"{url}/v1/zones/QUOTA-1", content=b"[]", headers={**headers, "Content-Type": "application/json"}),
+        httpx.put(f"{url}/v1/zones/QUOTA-1", content=b"{}", headers={**headers, "Content-Type": "text/plain"}),
+        httpx.get(f"{url}/v1/zones", headers=headers),  # lacks `read`
+        httpx.get(f"{url}/v1/no-such-thing", headers=headers),
+        httpx.put(
+            f"{url}/v1/zones/QUOTA-1", content=b'{"name":', headers={**headers, "Content-Type": "application/json"}
+        ),
+    ]
+
+    assert [r.status_code for r in replies] == [400, 422, 415, 403, 404, 429]
+    assert [r.headers["ratelimit"].split(";")[1] for r in replies] == ["r=4", "r=3", "r=2", "r=1", "r=0", "r=0"]
+    assert all(r.headers["ratelimit-policy"] == '"per-key";q=5;w=60' for r in replies)
+    assert [("retry-after" in r.headers) for r in replies] == [False] * 5 + [True]
+
+
 def test_chinese_problem_when_asked_in_accept_language(platform: Platform) -> None:
     zh = httpx.get(f"{platform.gateway_url}/v1/awards", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     en = httpx.get(f"{platform.gateway_url}/v1/awards")

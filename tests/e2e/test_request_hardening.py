@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from services.platform import Platform, isolated_settings
+from tests.e2e.conftest import issue_key
 
 PROBLEM = "application/problem+json"
 LIMIT = 2000
@@ -117,6 +118,22 @@ def test_caller_without_a_key_is_refused_without_waiting_for_the_body(platform: 
 
     assert answer.startswith("HTTP/1.1 401 ")
     assert "www-authenticate: bearer" in answer.lower()
+
+
+@pytest.mark.parametrize(("scope", "status"), [(None, 401), ("read", 403), ("data:write", 413)])
+def test_a_body_over_the_limit_is_413_only_to_a_caller_entitled_to_an_answer(
+    platform: Platform, scope: str | None, status: int
+) -> None:
+    key = f"Authorization: Bearer {issue_key(platform, scope)}\r\n" if scope else ""
+    head = (
+        f"PUT /v1/zones/BIG-2 HTTP/1.1\r\nHost: 127.0.0.1\r\n{key}Content-Type: application/json\r\n"
+        f"Content-Length: {platform.settings.max_body_bytes + 1}\r\n\r\n"
+    )
+
+    answer = raw_exchange(platform, head)
+
+    assert answer.startswith(f"HTTP/1.1 {status} ")
+    assert ("ratelimit: " in answer.lower()) is (scope is not None)
 
 
 def test_revoked_key_is_refused_before_its_body_is_parsed(api: httpx.Client, platform: Platform) -> None:

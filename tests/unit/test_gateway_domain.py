@@ -33,7 +33,8 @@ def test_quota_counts_down_then_refuses_until_the_window_ends() -> None:
 
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert [d.remaining for d in decisions] == [2, 1, 0, 0]
-    assert decisions[3].reset_seconds == 57 and decisions[3].headers()["Retry-After"] == "57"
+    assert decisions[3].reset_seconds == 57 and decisions[3].refusal_headers()["Retry-After"] == "57"
+    assert "Retry-After" not in decisions[3].headers()
     assert after_window.allowed and after_window.remaining == 2
     assert decisions[0].headers() == {"RateLimit-Policy": '"per-key";q=3;w=60', "RateLimit": '"per-key";r=2;t=60'}
 

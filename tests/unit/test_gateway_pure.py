@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
 from services.common.config import Settings
@@ -17,6 +17,7 @@ from services.common.convert import CHINA, ZoneLevel, rfc3339
 from services.common.errors import FieldViolation, decode_violations, encode_violations
 from services.common.paging import MAX_PAGE_SIZE, decode_token, encode_token, page_size
 from services.gateway import routes
+from services.gateway.app import create_app
 from services.gateway.backends import HTTP_STATUS
 from services.gateway.deps import authenticate, authenticate_any
 from services.gateway.domain.keys import KEY_PREFIX, key_hash, new_key
@@ -186,6 +187,34 @@ def test_every_v1_route_authenticates_and_no_operational_route_does() -> None:
     assert [route for route, checked in api.items() if route[0].startswith("/v1/") and not checked] == []
     assert [route for route, checked in api.items() if not route[0].startswith("/v1/") and checked] == []
     assert {path for path, *_ in api if not path.startswith("/v1/")} == {"/livez", "/healthz", "/readyz", "/metrics"}
+
+
+def test_the_middleware_finds_the_scopes_of_the_route_the_router_picks() -> None:
+    """RouteScopes names the route Starlette will serve a request with, and its scopes, before the body is read."""
+    app = create_app(Settings())
+    served = [
+        (method, context.path_format, context.original_route.dependant)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and context.path_format.startswith("/v1/")
+        for method in context.methods or ()
+    ]
+
+    for method, template, dependant in served:
+        security = next(d for d in dependant.dependencies if d.call in (authenticate, authenticate_any))
+        path = re.sub(r"\{(\w+)\}", lambda m: {"webhook_id": "wh_" + "0" * 24}.get(m.group(1), "x"), template)
+        found = app.state.route_scopes.match(method, path)
+        assert found is not None, (method, template)
+        assert (found.template, list(found.scopes), found.any_of) == (
+            template,
+            security.own_oauth_scopes,
+            security.call is authenticate_any,
+        )
+    assert len(served) > 40
+    assert app.state.route_scopes.match("GET", "/v1/awards/summary").template == "/v1/awards/summary"
+    assert app.state.route_scopes.match("GET", "/v1/zones/") is None
+    assert app.state.route_scopes.match("DELETE", "/v1/zones") is None
+    # A path its route's converter refuses is no route's: the router answers 404, and no scope is asked for.
+    assert app.state.route_scopes.match("GET", "/v1/webhooks/x") is None
 
 
 @pytest.mark.parametrize(

@@ -21,13 +21,15 @@ class Decision:
     window_seconds: int
 
     def headers(self) -> dict[str, str]:
-        headers = {
+        """The quota fields, on every answer to a keyed request (a 403 too, which is counted like the others)."""
+        return {
             "RateLimit-Policy": f'"{POLICY_NAME}";q={self.quota};w={self.window_seconds}',
             "RateLimit": f'"{POLICY_NAME}";r={self.remaining};t={self.reset_seconds}',
         }
-        if not self.allowed:
-            headers["Retry-After"] = str(self.reset_seconds)
-        return headers
+
+    def refusal_headers(self) -> dict[str, str]:
+        """The headers of the 429: the quota fields and when to retry."""
+        return {**self.headers(), "Retry-After": str(self.reset_seconds)}
 
 
 class FixedWindowLimiter:
