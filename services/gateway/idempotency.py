@@ -30,16 +30,11 @@ from services.common.config import Settings
 from services.common.db import transaction
 from services.gateway import store
 from services.gateway.backends import INGEST_DEADLINE_SECONDS
-from services.gateway.problems import Problem, problem_response
+from services.gateway.problems import Problem
 from services.gateway.wire import is_json
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# Problems a replay may answer with: none. A refusal changed nothing, and its cause (a zone not registered yet, a
-# conflicting record) can be fixed; a retry under the same key then runs, as README promises. (Earlier versions
-# replayed 404 and 409 as "answers about the resource's state": a client that fixed the cause and retried got the
-# stale refusal for 24 hours. openapi.py reads this set to declare Idempotent-Replayed.)
-REPLAYABLE_PROBLEMS: frozenset[int] = frozenset()
 # Beyond the longest deadline of a backend call (a write makes one), time for the gateway's own database writes
 # and for waiting on its thread pool.
 LEASE_MARGIN_SECONDS = 60.0
@@ -169,12 +164,10 @@ async def idempotent(
 
     try:
         response = await produce()
-    except Problem as problem:
-        await anyio.to_thread.run_sync(
-            finish, problem_response(problem) if problem.status in REPLAYABLE_PROBLEMS else None
-        )
-        raise
     except BaseException:
+        # A refusal (a Problem) changed nothing, and its cause can be fixed (a zone not registered yet, a
+        # conflicting record): the key is released, so a retry under it runs, as README promises; only an answer
+        # that did something is stored and replayed.
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(finish, None)
         raise

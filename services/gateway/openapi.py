@@ -139,7 +139,7 @@ def _declare_idempotency(operation: dict[str, Any]) -> None:
         parameter.setdefault("description", parameter["schema"].get("description", ""))
         parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 255}
     for status, response in operation.get("responses", {}).items():
-        if status.startswith("2") or (status.isdigit() and int(status) in idempotency.REPLAYABLE_PROBLEMS):
+        if status.startswith("2"):
             response.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = IDEMPOTENT_REPLAYED_HEADER
 
 
