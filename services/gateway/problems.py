@@ -93,6 +93,17 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
+# A batch of 10,000 bad rows answers with the first 1,000 problems, not a 10,000-entry document.
+MAX_LISTED_ERRORS = 1000
+
+
+def validation_problem(errors: Sequence[dict[str, Any]]) -> Problem:
+    """The 422 listing invalid fields (`{"location", "message"}`), the first MAX_LISTED_ERRORS of them."""
+    listed = errors[:MAX_LISTED_ERRORS]
+    more = f"; the first {len(listed)} are listed" if len(errors) > len(listed) else ""
+    return Problem(422, f"{len(errors)} invalid field(s){more}", "validation_failed", listed)
+
+
 class ProblemResponse(JSONResponse):
     media_type = PROBLEM_JSON
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import (
@@ -207,8 +207,42 @@ class EnterpriseIn(Strict):
     hitech_certificate: CertificateIn | None = None
 
 
+def self_contained_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` written in place, so that it can sit inside another schema."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if isinstance(ref := node.get("$ref"), str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result
+
+
+MAX_BATCH_ENTERPRISES = 10_000
+
+
 class EnterpriseBatchIn(Strict):
-    enterprises: list[EnterpriseIn] = Field(min_length=1, max_length=10_000)
+    # Each row is validated by the route (as an EnterpriseIn), not here: a malformed row must not hide the problems
+    # of the others, which only the register can find (unknown zone, duplicate, check characters). The schema
+    # still documents the rows.
+    enterprises: Annotated[
+        list[Any],
+        WithJsonSchema(
+            {
+                "type": "array",
+                "items": self_contained_schema(EnterpriseIn),
+                "minItems": 1,
+                "maxItems": MAX_BATCH_ENTERPRISES,
+            }
+        ),
+    ] = Field(min_length=1, max_length=MAX_BATCH_ENTERPRISES)
 
 
 class EnterpriseBatchResult(BaseModel):

@@ -140,6 +140,52 @@ def test_enterprises_batch_with_bad_rows_is_422_naming_each_and_writes_nothing(a
     assert api.get(f"/v1/enterprises/{good}").status_code == 404
 
 
+def test_enterprises_batch_lists_malformed_rows_and_the_registers_findings_in_one_answer(api: httpx.Client) -> None:
+    """A row missing a field or of the wrong type does not hide what only the register finds in the other rows."""
+    zone = create_recognised_zone(api, "EN", "national")
+    good = random_credit_code(_rng, "320772")
+    wrong_check = good[:17] + ("A" if good[17] != "A" else "B")
+    rows: list[object] = [
+        enterprise(good, zone),
+        {"credit_code": random_credit_code(_rng), "zone_code": zone, "above_scale": True},  # no name
+        enterprise(wrong_check, zone),
+        "not an object",
+        enterprise(random_credit_code(_rng, "320772"), "NO-SUCH-ZONE", above_scale="yes"),  # two problems
+        enterprise(random_credit_code(_rng, "320772"), "NO-SUCH-ZONE"),
+        enterprise(good, zone),
+    ]
+
+    reply = api.post("/v1/enterprises:batch", json={"enterprises": rows})
+
+    assert reply.status_code == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    locations = [tuple(e["location"]) for e in reply.json()["errors"]]
+    assert locations == [
+        ("body", "enterprises", 1, "name"),
+        ("body", "enterprises", 2, "credit_code"),
+        ("body", "enterprises", 3),
+        ("body", "enterprises", 4, "above_scale"),
+        ("body", "enterprises", 5, "zone_code"),
+        ("body", "enterprises", 6, "credit_code"),
+    ]
+    errors = dict(zip(locations, (e["message"] for e in reply.json()["errors"]), strict=True))
+    assert errors[("body", "enterprises", 5, "zone_code")] == "unknown zone 'NO-SUCH-ZONE'; PUT /v1/zones first"
+    assert errors[("body", "enterprises", 6, "credit_code")] == "duplicate of enterprises[0]"  # the caller's numbering
+    assert reply.json()["detail"] == "6 invalid field(s)"
+    assert api.get(f"/v1/enterprises/{good}").status_code == 404
+
+
+def test_enterprises_batch_with_only_malformed_rows_is_one_422_and_writes_nothing(api: httpx.Client) -> None:
+    reply = api.post("/v1/enterprises:batch", json={"enterprises": [{"credit_code": 1}, None]})
+
+    assert reply.status_code == 422
+    locations = [tuple(e["location"]) for e in reply.json()["errors"]]
+    assert ("body", "enterprises", 0, "credit_code") in locations
+    assert ("body", "enterprises", 0, "name") in locations
+    assert ("body", "enterprises", 1) in locations
+    assert all(location[:3] in {("body", "enterprises", 0), ("body", "enterprises", 1)} for location in locations)
+
+
 def test_enterprise_lookup_with_a_malformed_code_is_422_and_an_unknown_one_404(api: httpx.Client) -> None:
     malformed = api.get("/v1/enterprises/91320772ABCDEFGH1X")
     unknown = api.get(f"/v1/enterprises/{random_credit_code(_rng)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from gaoxin.indicators.v1 import indicators_pb2 as pb
+from sqlalchemy.engine import Connection
 
 from services.common.convert import date_from_pb, date_to_pb, level_to_pb, today_in_china
 from services.common.db import reading, transaction
@@ -102,29 +103,46 @@ class EnterprisesApi(ServicerBase):
         today = today_in_china()
         if not 1 <= len(request.enterprises) <= MAX_BATCH:
             invalid([FieldViolation(("enterprises",), f"must hold 1 to {MAX_BATCH:,} enterprises")])
-        records: list[tuple[int, EnterpriseRecord]] = []
+        rows = list(request.row_indexes) or list(range(len(request.enterprises)))
+        if len(rows) != len(request.enterprises):
+            invalid([FieldViolation(("row_indexes",), "must hold one index per enterprise, or none")])
+        records: list[EnterpriseRecord] = []
         violations: list[FieldViolation] = []
         first: dict[str, int] = {}
-        for i, item in enumerate(request.enterprises):
-            record, problems = parse_enterprise(item, i, today)
+        for row, item in zip(rows, request.enterprises, strict=True):
+            record, problems = parse_enterprise(item, row, today)
             violations += problems
-            if (j := first.setdefault(item.credit_code, i)) != i:
-                violations.append(FieldViolation(("enterprises", i, "credit_code"), f"duplicate of enterprises[{j}]"))
+            if (earlier := first.setdefault(item.credit_code, row)) != row:
+                violations.append(
+                    FieldViolation(("enterprises", row, "credit_code"), f"duplicate of enterprises[{earlier}]")
+                )
             if record is not None:
-                records.append((i, record))
+                records.append(record)
 
-        zone_codes = [item.zone_code for item in request.enterprises]
+        zone_codes = [(row, item.zone_code) for row, item in zip(rows, request.enterprises, strict=True)]
+
+        def check(conn: Connection) -> None:
+            known = known_zones(conn, {code for _, code in zone_codes if code})
+            violations.extend(
+                FieldViolation(("enterprises", row, "zone_code"), f"unknown zone {code!r}; PUT /v1/zones first")
+                for row, code in zone_codes
+                if code and code not in known
+            )
+            invalid(sorted(violations, key=lambda v: v.location[1] if len(v.location) > 1 else -1))
+
+        if request.validate_only:
+
+            def validate() -> None:
+                with reading(self.engine) as conn:
+                    check(conn)
+
+            await self._read(validate)
+            return pb.UpsertEnterprisesResponse()
 
         def work() -> tuple[int, int, int]:
             with transaction(self.engine) as conn:
-                known = known_zones(conn, {code for code in zone_codes if code})
-                violations.extend(
-                    FieldViolation(("enterprises", i, "zone_code"), f"unknown zone {code!r}; PUT /v1/zones first")
-                    for i, code in enumerate(zone_codes)
-                    if code and code not in known
-                )
-                invalid(sorted(violations, key=lambda v: v.location[1] if len(v.location) > 1 else -1))
-                return enterprise_store.upsert_enterprises(conn, [r for _, r in records])
+                check(conn)
+                return enterprise_store.upsert_enterprises(conn, records)
 
         created, updated, unchanged = await self._write(work)
         return pb.UpsertEnterprisesResponse(created=created, updated=updated, unchanged=unchanged)

@@ -503,16 +503,30 @@ class UpsertEnterprisesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ENTERPRISES_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    ROW_INDEXES_FIELD_NUMBER: _builtins.int
+    validate_only: _builtins.bool
+    """Added: check the enterprises as a write would, answer INVALID_ARGUMENT or OK, store nothing. The gateway asks
+    this for the well-formed rows of a batch whose other rows are malformed, so that one answer lists every problem.
+    """
     @_builtins.property
     def enterprises(self) -> _containers.RepeatedCompositeFieldContainer[Global___Enterprise]: ...
+    @_builtins.property
+    def row_indexes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Added: the index each enterprise had in the caller's batch, used in every violation's location and message
+        (empty: its index in `enterprises`). Rows the caller dropped as malformed leave gaps.
+        """
+
     def __init__(
         self,
         *,
         enterprises: _abc.Iterable[Global___Enterprise] | None = ...,
+        validate_only: _builtins.bool = ...,
+        row_indexes: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprises", b"enterprises"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprises", b"enterprises", "row_indexes", b"row_indexes", "validate_only", b"validate_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
