@@ -47,7 +47,7 @@ def test_repushed_recognition_changes_nothing_and_grants_nothing_more(api: httpx
 
     again = recognize(api, zone, "provincial", "2023-01-05")
 
-    assert again.status_code == 200
+    assert again.status_code == 201  # as API.md lists; `created` says nothing new was recorded
     assert again.json()["created"] is False
     sentinel = unique_zone_code("S")
     create_zone(api, sentinel)

@@ -37,7 +37,7 @@ def test_designation_is_recorded_once_with_one_event(api: httpx.Client, platform
     first = api.post(f"/v1/counties/{county}/designations", json=body)
     again = api.post(f"/v1/counties/{county}/designations", json=body)
 
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
     assert (first.json()["created"], again.json()["created"]) == (True, False)
     detail = api.get(f"/v1/counties/{county}")
     assert detail.status_code == 200

@@ -103,7 +103,14 @@ async def get_county(county_code: CountyCodePath, backend: Backend, caller: Read
     "/counties/{county_code}/designations",
     response_model=DesignationRecorded,
     status_code=201,
-    responses={200: {"model": DesignationRecorded, "description": "already recorded; nothing changed"}},
+    responses={
+        201: {
+            "description": (
+                "recorded; also the answer to the same fact pushed again (API.md: 201), which records nothing more "
+                "and says so with `created: false`"
+            )
+        }
+    },
     summary="List a county in a pilot programme (创新型试点, 知识产权试点/示范)",
 )
 async def post_designation(
@@ -135,7 +142,8 @@ async def post_designation(
             "created": reply.created,
             "county": county_json(reply.county),
         }
-        return JSONResponse(payload, status_code=201 if reply.created else 200)
+        # 201 either way, as the contract lists: the fact is recorded as asked, and `created` tells which it was.
+        return JSONResponse(payload, status_code=201)
 
     return await idempotent(request, caller.key_id, idempotency_key, produce)
 
@@ -175,7 +183,14 @@ async def put_zone(
     "/zones/{zone_code}/recognitions",
     response_model=RecognitionRecorded,
     status_code=201,
-    responses={200: {"model": RecognitionRecorded, "description": "already recorded; nothing changed"}},
+    responses={
+        201: {
+            "description": (
+                "recorded; also the answer to the same fact pushed again (API.md: 201), which records nothing more "
+                "and says so with `created: false`"
+            )
+        }
+    },
     summary="Record a recognition (认定) of a zone at a level",
 )
 async def post_recognition(
@@ -204,7 +219,8 @@ async def post_recognition(
             "created": reply.created,
             "zone": zone_json(reply.zone),
         }
-        return JSONResponse(payload, status_code=201 if reply.created else 200)
+        # 201 either way, as the contract lists: the fact is recorded as asked, and `created` tells which it was.
+        return JSONResponse(payload, status_code=201)
 
     return await idempotent(request, caller.key_id, idempotency_key, produce)
 
