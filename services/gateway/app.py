@@ -33,7 +33,13 @@ from services.gateway.events import subscriptions as webhook_subscriptions
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.page_tokens import SECRET_NAME as PAGE_TOKEN_SECRET
 from services.gateway.page_tokens import PageTokens
-from services.gateway.problems import Problem, ProblemResponse, problem_response, validation_problem
+from services.gateway.problems import (
+    Problem,
+    ProblemResponse,
+    problem_response,
+    validation_message,
+    validation_problem,
+)
 from services.gateway.routes import (
     audit,
     awards,
@@ -242,7 +248,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
         )
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(Problem(400, "the request body is not valid JSON", "malformed_body"))
-    return problem_response(validation_problem([{"location": list(e["loc"]), "message": e["msg"]} for e in errors]))
+    return problem_response(
+        validation_problem([{"location": list(e["loc"]), "message": validation_message(e)} for e in errors])
+    )
 
 
 # What FastAPI answers when reading a JSON body fails other than by a JSON syntax error (which it reports as a

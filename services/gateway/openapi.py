@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from services.gateway import idempotency
 from services.gateway.deps import authenticate_any
 from services.gateway.problems import PROBLEM_JSON, TITLES
+from services.gateway.schemas import ROW_MODELS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -175,6 +176,10 @@ def install(app: FastAPI) -> None:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Problem"] = PROBLEM_SCHEMA
+        for model in ROW_MODELS:
+            row = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(row.pop("$defs", {}))
+            components[model.__name__] = row
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         schema["components"]["headers"] = HEADERS
