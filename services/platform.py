@@ -292,7 +292,7 @@ class Platform:
         return self.processes[name]
 
     def resolve_pseudonym_key(self) -> str:
-        """"" when GAOXIN_TALENT_PSEUDONYM_KEY is set (the children have it); else this installation's own key, kept
+        """ "" when GAOXIN_TALENT_PSEUDONYM_KEY is set (the children have it); else this installation's own key, kept
         under the data dir (0600) beside the databases, not in them: the code's development key would make every
         installation's pseudonyms the same, and confirmable by anyone who guesses a passport number."""
         if self.settings.talent_pseudonym_key is not None:

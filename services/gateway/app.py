@@ -248,6 +248,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
         )
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(Problem(400, "the request body is not valid JSON", "malformed_body"))
+    if any(tuple(e["loc"]) == ("body",) and e.get("type") == "missing" for e in errors) and not await request.body():
+        # An empty body is no more JSON than a blank one (a 400 above): FastAPI reads it as "no body", a 422.
+        return problem_response(Problem(400, "the request body is empty: send a JSON object", "malformed_body"))
     return problem_response(
         validation_problem([{"location": list(e["loc"]), "message": validation_message(e)} for e in errors])
     )

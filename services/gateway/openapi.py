@@ -115,11 +115,12 @@ def _problem(status: int) -> dict[str, Any]:
 
 
 def problem_statuses(path: str, method: str, secured: bool, has_body: bool = False) -> list[int]:
-    statuses = [400, 422]
+    statuses = []
     if has_body:
         statuses.append(415)  # a body under another media type than the operation's
     if path.startswith("/v1"):
-        statuses += [404, 503, 504]
+        # The operational routes (/livez, /readyz, /metrics) take no parameter and no body: nothing to refuse.
+        statuses += [400, 422, 404, 503, 504]
     if secured:
         statuses += [401, 403, 429]
     if method in WRITE_METHODS:
