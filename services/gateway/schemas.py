@@ -430,9 +430,14 @@ class ZoneConsequence(BaseModel):
 class Consequences(BaseModel):
     year: int
     level: Level
-    field_size: int
-    support_count: int
-    restrict_count: int
+    field_size: int = Field(description="how many zones the official ranking ranks in all: the shares are of it")
+    support_count: int = Field(
+        description="how many rank positions from the top earn 'support' (the top share of field_size, rounded up, "
+        "at least 1): positions, not zones of this platform; those of its zones are in `zones`"
+    )
+    restrict_count: int = Field(
+        description="how many rank positions from the bottom earn 'restrict', as support_count from the top"
+    )
     parameter_version: str | None
     explanation: str
     clause: ClauseRef

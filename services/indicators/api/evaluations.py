@@ -225,7 +225,8 @@ def explain(level: ZoneLevel, n: int, top: int, bottom: int, version: str) -> st
     if n < 2:
         return f"no consequence: a ranking of {n} {level.value} zone is neither good nor poor ({version})"
     return (
-        f"of {n} ranked {level.value} zones, ranks 1-{top} are 'support' (考核结果好: 加大资金、政策支持力度) and "
+        f"in the official ranking of {n} {level.value} zones (field_size), ranks 1-{top} are 'support' "
+        "(考核结果好: 加大资金、政策支持力度) and "
         f"ranks {n - bottom + 1}-{n} are 'restrict' (考核结果较差: 限制新增土地指标，通报约谈，限期整改); "
         f"the rest 'none' ({version})"
     )
