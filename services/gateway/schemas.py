@@ -707,8 +707,17 @@ class SimulatedTalentProjectIn(Strict):
     recruited_on: IsoDate
 
 
+def _scalar(value: object) -> object:
+    # One error at `value` for null, a list or an object, not one per member of the union below (`value.bool`,
+    # `value.int`…, locations the request does not have).
+    if not isinstance(value, bool | int | float | str):
+        raise ValueError("must be a number, a string or true/false (see GET /v1/reward-rules for each parameter's)")
+    return value
+
+
 ParameterValueIn = Annotated[
     StrictBool | StrictInt | StrictFloat | str,
+    BeforeValidator(_scalar),
     Field(description='integer yuan for amounts, a decimal fraction ("0.05") for the rate, true/false for flags'),
 ]
 
