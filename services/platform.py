@@ -37,6 +37,8 @@ from services.gateway.domain.keys import key_hash, new_key
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 NATS = "nats-server"
+# Under the data dir: the talent pseudonym key `gaoxin up` generates when GAOXIN_TALENT_PSEUDONYM_KEY is unset.
+PSEUDONYM_KEY_FILE = "talent-pseudonym-key"
 
 
 @contextlib.contextmanager
@@ -245,6 +247,7 @@ class NatsServer:
 class Platform:
     settings: Settings
     admin_key: str = ""
+    pseudonym_key: str = ""  # generated for this data dir when GAOXIN_TALENT_PSEUDONYM_KEY is unset
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats: NatsServer | None = None
 
@@ -269,6 +272,8 @@ class Platform:
         env["GAOXIN_DATA_DIR"] = str(self.data_dir)
         env["GAOXIN_NATS_URL"] = self.settings.resolved_nats_url
         env["GAOXIN_BOOTSTRAP_ADMIN_KEY"] = self.admin_key
+        if self.pseudonym_key:
+            env["GAOXIN_TALENT_PSEUDONYM_KEY"] = self.pseudonym_key
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
@@ -285,6 +290,20 @@ class Platform:
         )
         log.close()
         return self.processes[name]
+
+    def resolve_pseudonym_key(self) -> str:
+        """ "" when GAOXIN_TALENT_PSEUDONYM_KEY is set (the children have it); else this installation's own key, kept
+        under the data dir (0600) beside the databases, not in them: the code's development key would make every
+        installation's pseudonyms the same, and confirmable by anyone who guesses a passport number."""
+        if self.settings.talent_pseudonym_key is not None:
+            return ""
+        path = self.data_dir / PSEUDONYM_KEY_FILE
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key
 
     def resolve_admin_key(self) -> str:
         """The configured bootstrap key, else the one kept under the data dir, else a new one kept there."""
@@ -348,6 +367,7 @@ class Platform:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.log_dir.mkdir(exist_ok=True)
             self.admin_key = self.resolve_admin_key()
+            self.pseudonym_key = self.resolve_pseudonym_key()
             if self.settings.nats_url is None:
                 self.nats = NatsServer(
                     self.settings.embedded_nats_port, self.data_dir / "nats", self.log_dir / "nats.log"

@@ -33,7 +33,13 @@ from services.gateway.events import subscriptions as webhook_subscriptions
 from services.gateway.middleware import RequestContextMiddleware
 from services.gateway.page_tokens import SECRET_NAME as PAGE_TOKEN_SECRET
 from services.gateway.page_tokens import PageTokens
-from services.gateway.problems import Problem, ProblemResponse, problem_response, validation_problem
+from services.gateway.problems import (
+    Problem,
+    ProblemResponse,
+    problem_response,
+    validation_message,
+    validation_problem,
+)
 from services.gateway.routes import (
     audit,
     awards,
@@ -242,7 +248,12 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
         )
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(Problem(400, "the request body is not valid JSON", "malformed_body"))
-    return problem_response(validation_problem([{"location": list(e["loc"]), "message": e["msg"]} for e in errors]))
+    if any(tuple(e["loc"]) == ("body",) and e.get("type") == "missing" for e in errors) and not await request.body():
+        # An empty body is no more JSON than a blank one (a 400 above): FastAPI reads it as "no body", a 422.
+        return problem_response(Problem(400, "the request body is empty: send a JSON object", "malformed_body"))
+    return problem_response(
+        validation_problem([{"location": list(e["loc"]), "message": validation_message(e)} for e in errors])
+    )
 
 
 # What FastAPI answers when reading a JSON body fails other than by a JSON syntax error (which it reports as a

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from services.gateway import idempotency
 from services.gateway.deps import authenticate_any
 from services.gateway.problems import PROBLEM_JSON, TITLES
+from services.gateway.schemas import ROW_MODELS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -114,11 +115,12 @@ def _problem(status: int) -> dict[str, Any]:
 
 
 def problem_statuses(path: str, method: str, secured: bool, has_body: bool = False) -> list[int]:
-    statuses = [400, 422]
+    statuses = []
     if has_body:
         statuses.append(415)  # a body under another media type than the operation's
     if path.startswith("/v1"):
-        statuses += [404, 503, 504]
+        # The operational routes (/livez, /readyz, /metrics) take no parameter and no body: nothing to refuse.
+        statuses += [400, 422, 404, 503, 504]
     if secured:
         statuses += [401, 403, 429]
     if method in WRITE_METHODS:
@@ -175,6 +177,10 @@ def install(app: FastAPI) -> None:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Problem"] = PROBLEM_SCHEMA
+        for model in ROW_MODELS:
+            row = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(row.pop("$defs", {}))
+            components[model.__name__] = row
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         schema["components"]["headers"] = HEADERS

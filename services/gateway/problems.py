@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -95,6 +95,20 @@ class Problem(Exception):
 
 # A batch of 10,000 bad rows answers with the first 1,000 problems, not a 10,000-entry document.
 MAX_LISTED_ERRORS = 1000
+
+
+# Pydantic's error types for a value that is not a date (a wrong type, a bad format, 2021-13-01, 2021-02-30): one
+# message says what a date must be, and pydantic's own words say what was wrong with this one.
+DATE_ERROR_TYPES = frozenset({"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"})
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message as the API words it: without pydantic's "Value error, " prefix (our validators
+    raise ValueError with the whole message), and every malformed date said the same way."""
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    if error.get("type") in DATE_ERROR_TYPES and not message.startswith("must be a date"):
+        return f"must be a date written YYYY-MM-DD ({message[0].lower() + message[1:] if message else 'invalid'})"
+    return message
 
 
 def validation_problem(errors: Sequence[dict[str, Any]]) -> Problem:

@@ -207,22 +207,20 @@ class EnterpriseIn(Strict):
     hitech_certificate: CertificateIn | None = None
 
 
-def self_contained_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its `$defs` written in place, so that it can sit inside another schema."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
+# Models of batch rows that routes validate one by one (services/gateway/batch_rows.py): their bodies declare the
+# list as `list[Any]`, so FastAPI does not see these models; openapi.install adds them to the components.
+ROW_MODELS: list[type[BaseModel]] = []
 
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if isinstance(ref := node.get("$ref"), str) and ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(value) for value in node]
-        return node
 
-    result: dict[str, Any] = inline(schema)
-    return result
+def rows_schema(model: type[BaseModel], max_items: int) -> dict[str, Any]:
+    """The JSON schema of a non-empty list of `model` rows, the model kept as a named component."""
+    ROW_MODELS.append(model)
+    return {
+        "type": "array",
+        "items": {"$ref": f"#/components/schemas/{model.__name__}"},
+        "minItems": 1,
+        "maxItems": max_items,
+    }
 
 
 MAX_BATCH_ENTERPRISES = 10_000
@@ -234,14 +232,7 @@ class EnterpriseBatchIn(Strict):
     # still documents the rows.
     enterprises: Annotated[
         list[Any],
-        WithJsonSchema(
-            {
-                "type": "array",
-                "items": self_contained_schema(EnterpriseIn),
-                "minItems": 1,
-                "maxItems": MAX_BATCH_ENTERPRISES,
-            }
-        ),
+        WithJsonSchema(rows_schema(EnterpriseIn, MAX_BATCH_ENTERPRISES)),
     ] = Field(min_length=1, max_length=MAX_BATCH_ENTERPRISES)
 
 
@@ -373,8 +364,15 @@ class RankIn(Strict):
     )
 
 
+MAX_RANKS = 5_000
+
+
 class RankingIn(Strict):
-    ranks: list[RankIn] = Field(max_length=5_000, json_schema_extra={"minItems": 1})
+    # Rows validated by the route (as RankIn), as for EnterpriseBatchIn: every bad row in one answer.
+    ranks: Annotated[
+        list[Any],
+        WithJsonSchema(rows_schema(RankIn, MAX_RANKS)),
+    ] = Field(max_length=MAX_RANKS)
     field_size: StrictInt | None = Field(
         None,
         ge=-(2**31),
@@ -432,9 +430,14 @@ class ZoneConsequence(BaseModel):
 class Consequences(BaseModel):
     year: int
     level: Level
-    field_size: int
-    support_count: int
-    restrict_count: int
+    field_size: int = Field(description="how many zones the official ranking ranks in all: the shares are of it")
+    support_count: int = Field(
+        description="how many rank positions from the top earn 'support' (the top share of field_size, rounded up, "
+        "at least 1): positions, not zones of this platform; those of its zones are in `zones`"
+    )
+    restrict_count: int = Field(
+        description="how many rank positions from the bottom earn 'restrict', as support_count from the top"
+    )
     parameter_version: str | None
     explanation: str
     clause: ClauseRef
@@ -704,8 +707,17 @@ class SimulatedTalentProjectIn(Strict):
     recruited_on: IsoDate
 
 
+def _scalar(value: object) -> object:
+    # One error at `value` for null, a list or an object, not one per member of the union below (`value.bool`,
+    # `value.int`…, locations the request does not have).
+    if not isinstance(value, bool | int | float | str):
+        raise ValueError("must be a number, a string or true/false (see GET /v1/reward-rules for each parameter's)")
+    return value
+
+
 ParameterValueIn = Annotated[
     StrictBool | StrictInt | StrictFloat | str,
+    BeforeValidator(_scalar),
     Field(description='integer yuan for amounts, a decimal fraction ("0.05") for the rate, true/false for flags'),
 ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from gaoxin.talent.v1 import talent_pb2, talent_pb2_grpc
 
 from services.common.bus import Bus
@@ -14,11 +16,19 @@ from services.talent.api import TalentServicer
 from services.talent.directory import IndicatorsDirectory
 from services.talent.pseudonyms import Pseudonymizer
 
+log = logging.getLogger(__name__)
+
 SERVICE_NAME = talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name
 
 
 def build(settings: Settings) -> ServiceProcess:
     pseudonyms = Pseudonymizer(settings.pseudonym_key())  # first: production refuses to start without its own key
+    if settings.talent_pseudonym_key is None:
+        log.warning(
+            "GAOXIN_TALENT_PSEUDONYM_KEY is unset: pseudonyms use the development key in the code, the same in every "
+            "installation, so a guessed passport number can be confirmed from a decision's subject; `gaoxin up` "
+            "generates a key per data dir, and production needs its own"
+        )
     engine = make_engine(settings.database_url("talent"))
     bus = Bus(settings.resolved_nats_url, "talent", settings.nats_stream_replicas)
     relay = OutboxRelay(engine, store.outbox, bus, settings.outbox_poll_seconds)

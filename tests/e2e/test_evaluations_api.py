@@ -182,6 +182,33 @@ def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client
     assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
 
 
+def test_bad_ranking_lists_malformed_rows_and_the_registers_findings_in_one_answer(api: httpx.Client) -> None:
+    national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
+    [year] = history_years(1)
+    ranks: list[object] = [
+        {"zone_code": national, "rank": "x"},
+        {"zone_code": national, "rank": 0},
+        {"zone_code": "GHOST-Z", "rank": 3},
+        {"zone": national},
+        {"zone_code": national, "rank": 3},
+    ]
+
+    reply = api.put(f"/v1/evaluations/{year}/rankings/national", json={"ranks": ranks})
+
+    assert reply.status_code == 422
+    assert [(e["location"], e["message"]) for e in reply.json()["errors"]] == [
+        (["body", "ranks", 0, "rank"], "Input should be a valid integer"),
+        (["body", "ranks", 1, "rank"], "must be a positive integer"),
+        (["body", "ranks", 2, "zone_code"], "unknown zone 'GHOST-Z'"),
+        (["body", "ranks", 3, "zone_code"], "Field required"),
+        (["body", "ranks", 3, "rank"], "Field required"),
+        (["body", "ranks", 3, "zone"], "Extra inputs are not permitted"),
+        (["body", "ranks", 4, "rank"], "rank 3 is already given to ranks[2]"),  # the caller's numbering
+        (["body", "ranks", 4, "zone_code"], "zone already ranked at ranks[1]"),
+    ]
+    assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
+
+
 def test_ranking_of_a_year_not_ended_in_china_is_422_stores_nothing_and_pays_nothing(
     api: httpx.Client, platform: Platform
 ) -> None:

@@ -114,7 +114,11 @@ def test_policy_registry_lists_26_clauses_with_units_and_implementing_rules(api:
         r["rule"] for r in clause_25["rules"]
     }
     assert "—" not in clause_25["text"] and "责任单位" not in clause_25["text"]
-    assert api.get("/v1/policy/clauses/27").status_code == 422
+    for unknown in (0, 27, -1):
+        reply = api.get(f"/v1/policy/clauses/{unknown}")
+        assert (reply.status_code, reply.json()["code"]) == (404, "not_found")
+    assert reply.json()["detail"] == "clause -1 not found: the policy has clauses 1 to 26"
+    assert api.get("/v1/policy/clauses/twelve").status_code == 422
 
 
 def test_every_write_is_in_the_hash_chained_audit_log_without_bodies(api: httpx.Client, platform: Platform) -> None:

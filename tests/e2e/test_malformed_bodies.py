@@ -54,6 +54,18 @@ def test_every_route_taking_json_answers_a_body_nested_too_deeply_with_400_malfo
     assert set(answers.values()) == {(400, PROBLEM, "malformed_body")}, answers
 
 
+def test_every_route_taking_json_answers_an_empty_or_blank_body_with_400_malformed_body(api: httpx.Client) -> None:
+    """An empty body is no more JSON than a blank one: both unparseable (API.md: 400), not a 422 "Field required"."""
+    answers: dict[tuple[str, str, bytes], Any] = {}
+    for method, path in json_body_operations(api):
+        for content in (b"", b"   "):
+            reply = api.request(method, path, content=content, headers=JSON)
+            answers[(method, path, content)] = (reply.status_code, reply.headers["content-type"], reply.json()["code"])
+
+    assert len(answers) >= 28
+    assert set(answers.values()) == {(400, PROBLEM, "malformed_body")}, answers
+
+
 @pytest.mark.parametrize("depth", [990, 1000, 2000, 100_000])
 def test_no_depth_of_nesting_is_a_500_on_the_values_batch_or_a_schema_route(api: httpx.Client, depth: int) -> None:
     # Somewhere below 1,000 levels the parsers stop following; shallower, the body is read and refused as invalid.

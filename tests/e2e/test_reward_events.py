@@ -154,7 +154,8 @@ def test_two_listings_of_a_county_in_one_year_earn_two_awards_and_a_repeat_nothi
 
     assert designate(api, county, "innovation_pilot", "national", "2023-03-01").status_code == 201
     assert designate(api, county, "ip_pilot", "national", "2023-05-01").status_code == 201
-    assert designate(api, county, "ip_pilot", "national", "2023-05-01").status_code == 200
+    repeat = designate(api, county, "ip_pilot", "national", "2023-05-01")
+    assert (repeat.status_code, repeat.json()["created"]) == (201, False)
     assert designate(api, county, "ip_demonstration", "provincial", "2021-04-11").status_code == 201  # too early
 
     assert eventually(lambda: len(granted(api, county)) == 2)

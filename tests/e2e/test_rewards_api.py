@@ -141,6 +141,8 @@ def test_adding_a_parameter_needs_the_admin_scope_and_a_valid_value(api: httpx.C
     bad = [
         ({**body, "value": "5%"}, ["body", "value"]),
         ({**body, "value": 1.5}, ["body", "value"]),
+        ({**body, "value": None}, ["body", "value"]),  # one error, not one per type the value may have
+        ({**body, "value": [0.05]}, ["body", "value"]),
         ({**body, "name": "no.such"}, ["body", "name"]),
         ({**body, "effective_from": "2021-04-11"}, ["body", "effective_from"]),
         (

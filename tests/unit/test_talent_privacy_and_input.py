@@ -174,3 +174,12 @@ def test_production_talent_service_refuses_to_start_without_its_own_pseudonym_ke
     assert settings.pseudonym_key() == b"x" * 48
     assert "x" * 48 not in repr(settings)
     assert Settings().pseudonym_key() == DEVELOPMENT_PSEUDONYM_KEY.encode()  # development needs no setting
+
+
+@pytest.mark.parametrize("pasted", ["C01X\n00T47", "C01X\t00T47", "C01X00T47\r", "C01X\x0000T47"])
+def test_a_passport_number_with_a_control_character_is_refused_as_a_name_is(pasted: str) -> None:
+    [violation] = check_applicant("", pasted)
+
+    assert violation.location == ("passport_number",)
+    assert violation.message.startswith("must not contain control characters (U+00")
+    assert check_applicant("", "C01X 00-T47") == []  # spaces and dashes are what people type between groups

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
-from pydantic import ValidationError
 
 from services.common.convert import date_to_pb
+from services.gateway.batch_rows import BatchRows
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
-from services.gateway.problems import Problem, validation_problem
+from services.gateway.problems import Problem
 from services.gateway.schemas import Enterprise, EnterpriseBatchIn, EnterpriseBatchResult, EnterpriseIn
 from services.gateway.wire import iso_date
 
@@ -55,58 +54,23 @@ def enterprise_json(enterprise: pb.Enterprise) -> dict[str, Any]:
 async def post_enterprises(
     body: EnterpriseBatchIn, request: Request, backend: Backend, caller: Writer, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    rows = EnterpriseRows.of(body.enterprises)
+    rows = BatchRows.parse("enterprises", body.enterprises, EnterpriseIn, enterprise_message)
 
     async def produce() -> Response:
         message = pb.UpsertEnterprisesRequest(
-            enterprises=rows.items, row_indexes=rows.indexes, validate_only=bool(rows.errors)
+            enterprises=rows.messages, row_indexes=rows.indexes, validate_only=rows.check_only
         )
         try:
             reply = await backend.call(backend.indicators.UpsertEnterprises, message)
         except Problem as problem:
-            if problem.status != 422 or not rows.errors:
-                raise
-            raise rows.problem(problem.errors) from None
-        if rows.errors:
-            raise rows.problem([])
+            raise rows.merged(problem) from None
+        if rows.check_only:
+            raise rows.problem()
         return JSONResponse({"created": reply.created, "updated": reply.updated, "unchanged": reply.unchanged})
 
-    if rows.errors and not rows.items:
-        raise rows.problem([])
+    if rows.check_only and not rows.messages:
+        raise rows.problem()
     return await idempotent(request, caller.key_id, idempotency_key, produce)
-
-
-@dataclass
-class EnterpriseRows:
-    """A batch's rows: the well-formed ones as messages (with their index in the batch), the others' errors."""
-
-    items: list[pb.Enterprise] = field(default_factory=list)
-    indexes: list[int] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, rows: list[Any]) -> EnterpriseRows:
-        parsed = cls()
-        for index, row in enumerate(rows):
-            try:
-                enterprise = EnterpriseIn.model_validate(row)
-            except ValidationError as exc:
-                parsed.errors += [
-                    {"location": ["body", "enterprises", index, *e["loc"]], "message": e["msg"]} for e in exc.errors()
-                ]
-                continue
-            parsed.items.append(enterprise_message(enterprise))
-            parsed.indexes.append(index)
-        return parsed
-
-    def problem(self, found_by_register: list[dict[str, Any]]) -> Problem:
-        """One 422 with the malformed rows' errors and what the register found in the others, in row order."""
-        return validation_problem(sorted([*self.errors, *found_by_register], key=_row_of))
-
-
-def _row_of(error: dict[str, Any]) -> int:
-    location = error["location"]
-    return location[2] if len(location) > 2 and isinstance(location[2], int) else -1
 
 
 def enterprise_message(e: EnterpriseIn) -> pb.Enterprise:

@@ -10,14 +10,17 @@ from gaoxin.indicators.v1 import indicators_pb2 as pb
 
 from services.common.convert import ZoneLevel, level_to_pb
 from services.gateway import keyset
+from services.gateway.batch_rows import BatchRows
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.page_tokens import Paging
+from services.gateway.problems import Problem
 from services.gateway.schemas import (
     Consequences,
     Level,
     PageSize,
     RankHistory,
+    RankIn,
     Ranking,
     RankingIn,
     RankingPublished,
@@ -86,17 +89,23 @@ async def put_ranking(
     caller: Writer,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    rows = BatchRows.parse("ranks", body.ranks, RankIn, lambda r: pb.RankEntry(zone_code=r.zone_code, rank=r.rank))
+
     async def produce() -> Response:
-        reply = await backend.call(
-            backend.indicators.PutRanking,
-            pb.PutRankingRequest(
-                year=year,
-                level=level_to_pb(ZoneLevel(level)),
-                ranks=[pb.RankEntry(zone_code=r.zone_code, rank=r.rank) for r in body.ranks],
-                field_size=body.field_size or 0,
-            ),
-            RANKING_PATH,
+        message = pb.PutRankingRequest(
+            year=year,
+            level=level_to_pb(ZoneLevel(level)),
+            ranks=rows.messages,
+            field_size=0 if rows.check_only else body.field_size or 0,
+            validate_only=rows.check_only,
+            row_indexes=rows.indexes,
         )
+        try:
+            reply = await backend.call(backend.indicators.PutRanking, message, RANKING_PATH)
+        except Problem as problem:
+            raise rows.merged(problem) from None
+        if rows.check_only:
+            raise rows.problem()
         payload = {
             **ranking_json(reply.ranking),
             "replaced": reply.replaced,
@@ -106,6 +115,8 @@ async def put_ranking(
         first = reply.changed and not reply.replaced
         return JSONResponse(payload, status_code=201 if first else 200)
 
+    if rows.check_only and not rows.messages:
+        raise rows.problem()
     return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 

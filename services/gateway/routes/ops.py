@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from services.common.db import ping
 from services.gateway.problems import Problem
@@ -13,8 +16,19 @@ from services.gateway.problems import Problem
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/livez", summary="The process is up")
-@router.get("/healthz", summary="Alias of /livez", include_in_schema=True)
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, bool] = Field(
+        description="each dependency and whether it answers: database, nats, indicators, rewards, talent"
+    )
+
+
+@router.get("/livez", summary="The process is up", response_model=Liveness)
+@router.get("/healthz", summary="Alias of /livez", include_in_schema=True, response_model=Liveness)
 async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -22,6 +36,7 @@ async def livez() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Database, NATS and every backend service reachable",
+    response_model=Readiness,
     responses={503: {"description": "not ready"}},
 )
 async def readyz(request: Request) -> Response:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from services.common.policy.clauses import Clause, clause, load_clauses
 from services.common.policy.implementations import implementations_of
 from services.gateway.deps import Reader
+from services.gateway.problems import Problem
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
@@ -70,6 +71,16 @@ async def list_clauses(caller: Reader) -> dict[str, Any]:
     return {"document": DOCUMENT, "items": [clause_json(c) for c in load_clauses()]}
 
 
-@router.get("/clauses/{number}", response_model=ClauseOut, summary="One clause (1–26)")
-async def get_clause(number: Annotated[int, Path(ge=1, le=26)], caller: Reader) -> dict[str, Any]:
+@router.get(
+    "/clauses/{number}",
+    response_model=ClauseOut,
+    summary="One clause (1–26)",
+    responses={404: {"description": "no clause of this number: the policy has clauses 1 to 26"}},
+)
+async def get_clause(
+    number: Annotated[int, Path(description="1 to 26", examples=[25])], caller: Reader
+) -> dict[str, Any]:
+    if not 1 <= number <= len(load_clauses()):
+        # Clause 27 is a resource that does not exist (API.md: 404), not invalid content.
+        raise Problem(404, f"clause {number} not found: the policy has clauses 1 to {len(load_clauses())}", "not_found")
     return clause_json(clause(number))

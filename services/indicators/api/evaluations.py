@@ -83,22 +83,37 @@ class EvaluationsApi(ServicerBase):
     async def PutRanking(self, request: pb.PutRankingRequest, context: Context) -> pb.PutRankingResponse:
         level = level_from_pb(request.level)
         entries = [RankEntry(e.rank, e.zone_code) for e in request.ranks]
+        rows = list(request.row_indexes) or list(range(len(entries)))
+        if len(rows) != len(entries):
+            invalid([FieldViolation(("row_indexes",), "must hold one index per rank, or none")])
         violations = check_year_ended(request.year, today_in_china()) + check_shape(
-            request.year, entries, request.field_size
+            request.year, entries, request.field_size, rows
         )
         if level is None:
             invalid([*violations, FieldViolation(("level",), "must be 'provincial' or 'national'")])
         assert level is not None
+
+        def check(conn: Connection) -> None:
+            # Checked even when the shape is wrong, so one answer names every bad row.
+            levels = levels_on(conn, [e.zone_code for e in entries], end_of_year(request.year))
+            zone_problems = check_zones(request.year, level, entries, levels, rows)
+            invalid(sorted(violations + zone_problems, key=lambda v: v.location[1] if len(v.location) > 1 else -1))
+
+        if request.validate_only:
+
+            def validate() -> pb.PutRankingResponse:
+                with reading(self.engine) as conn:
+                    check(conn)
+                return pb.PutRankingResponse()
+
+            return await self._read(validate)
 
         def work() -> pb.PutRankingResponse:
             with transaction(self.engine) as conn:
                 # Under the zones' locks, which a recognition takes too (RecordRecognition): no recognition
                 # committed meanwhile can change a level checked here.
                 store.lock_zones(conn, [e.zone_code for e in entries])
-                # Checked even when the shape is wrong, so one answer names every bad row.
-                levels = levels_on(conn, [e.zone_code for e in entries], end_of_year(request.year))
-                zone_problems = check_zones(request.year, level, entries, levels)
-                invalid(sorted(violations + zone_problems, key=lambda v: v.location[1] if len(v.location) > 1 else -1))
+                check(conn)
                 earlier = ranking_store.get_ranking(conn, request.year, level)
                 if earlier and sorted(earlier.entries) == sorted(entries) and earlier.field_size == request.field_size:
                     return pb.PutRankingResponse(replaced=False, changed=False, ranking=ranking_to_pb(conn, earlier))
@@ -210,7 +225,8 @@ def explain(level: ZoneLevel, n: int, top: int, bottom: int, version: str) -> st
     if n < 2:
         return f"no consequence: a ranking of {n} {level.value} zone is neither good nor poor ({version})"
     return (
-        f"of {n} ranked {level.value} zones, ranks 1-{top} are 'support' (考核结果好: 加大资金、政策支持力度) and "
+        f"in the official ranking of {n} {level.value} zones (field_size), ranks 1-{top} are 'support' "
+        "(考核结果好: 加大资金、政策支持力度) and "
         f"ranks {n - bottom + 1}-{n} are 'restrict' (考核结果较差: 限制新增土地指标，通报约谈，限期整改); "
         f"the rest 'none' ({version})"
     )

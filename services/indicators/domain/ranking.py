@@ -7,7 +7,7 @@ be positive and unique. `field_size` is how many zones the official ranking rank
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,8 +36,12 @@ class PastRank:
     rank: int
 
 
-def check_shape(year: int, entries: list[RankEntry], field_size: int) -> list[FieldViolation]:
-    """What can be said without the registry: year, ranks, duplicates, field size."""
+def check_shape(
+    year: int, entries: list[RankEntry], field_size: int, rows: Sequence[int] | None = None
+) -> list[FieldViolation]:
+    """What can be said without the registry: year, ranks, duplicates, field size. `rows`: each entry's index in
+    the caller's list, for the locations and messages (default: its index in `entries`)."""
+    rows = rows if rows is not None else range(len(entries))
     violations = []
     if not MIN_YEAR <= year <= MAX_YEAR:
         violations.append(FieldViolation(("year",), f"must be a year from {MIN_YEAR} to {MAX_YEAR}"))
@@ -47,7 +51,7 @@ def check_shape(year: int, entries: list[RankEntry], field_size: int) -> list[Fi
         violations.append(FieldViolation(("ranks",), f"at most {MAX_ENTRIES} zones"))
     first_rank: dict[int, int] = {}
     first_zone: dict[str, int] = {}
-    for i, entry in enumerate(entries):
+    for i, entry in zip(rows, entries, strict=True):
         if entry.rank <= 0:
             violations.append(FieldViolation(("ranks", i, "rank"), "must be a positive integer"))
         elif (j := first_rank.setdefault(entry.rank, i)) != i:
@@ -68,8 +72,8 @@ def check_year_ended(year: int, today: date) -> list[FieldViolation]:
         return [
             FieldViolation(
                 ("year",),
-                f"must be a year that has ended: its ranking is dated {year}-12-31, which must not be in the future "
-                f"(today is {today.isoformat()} in China)",
+                f"must be a year whose 31 December has come: its ranking is dated {year}-12-31, which must not be "
+                f"in the future (today is {today.isoformat()} in China)",
             )
         ]
     return []
@@ -86,12 +90,16 @@ def level_problem(zone_code: str, year: int, level: ZoneLevel, actual: ZoneLevel
 
 
 def check_zones(
-    year: int, level: ZoneLevel, entries: list[RankEntry], levels: Mapping[str, ZoneLevel | None]
+    year: int,
+    level: ZoneLevel,
+    entries: list[RankEntry],
+    levels: Mapping[str, ZoneLevel | None],
+    rows: Sequence[int] | None = None,
 ) -> list[FieldViolation]:
     """Each zone must be registered and of the ranking's level at the end of the year (`level_problem`).
-    `levels` holds every registered zone asked about."""
+    `levels` holds every registered zone asked about; `rows` as for `check_shape`."""
     violations = []
-    for i, entry in enumerate(entries):
+    for i, entry in zip(rows if rows is not None else range(len(entries)), entries, strict=True):
         if entry.zone_code not in levels:
             violations.append(FieldViolation(("ranks", i, "zone_code"), f"unknown zone {entry.zone_code!r}"))
         elif why := level_problem(entry.zone_code, year, level, levels[entry.zone_code]):

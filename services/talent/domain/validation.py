@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 from services.common.errors import FieldViolation, InvalidArgument
-from services.common.text import name_problem
+from services.common.text import control_character_problem, name_problem
 from services.talent.domain.age import completed_years
 from services.talent.domain.checks import (
     ConfirmationLetter,
@@ -82,8 +82,12 @@ def check_applicant(name: str, passport_number: str) -> list[FieldViolation]:
     violations = []
     if name and (problem := name_problem(name)):
         violations.append(FieldViolation(("name",), problem))
-    if passport_number and not PASSPORT_NUMBER.fullmatch(normalized_passport_number(passport_number)):
-        violations.append(FieldViolation(("passport_number",), "must be 5 to 20 letters and digits"))
+    if passport_number and (problem := control_character_problem(passport_number)):
+        # As for `name`: a tab or a line break is not a separator someone typed, but a paste gone wrong.
+        violations.append(FieldViolation(("passport_number",), problem))
+    elif passport_number and not PASSPORT_NUMBER.fullmatch(normalized_passport_number(passport_number)):
+        why = "must be 5 to 20 letters and digits once spaces and dashes are removed"
+        violations.append(FieldViolation(("passport_number",), why))
     return violations
 
 

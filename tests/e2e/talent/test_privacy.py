@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import re
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -19,9 +20,11 @@ import httpx
 import nats
 from sqlalchemy import select
 
+from services.common.config import DEVELOPMENT_PSEUDONYM_KEY
 from services.common.db import make_engine, reading
-from services.platform import Platform
+from services.platform import PSEUDONYM_KEY_FILE, Platform
 from services.talent import store
+from services.talent.pseudonyms import Pseudonymizer
 from tests.e2e.conftest import eventually
 from tests.e2e.talent.conftest import IN_NATIONAL_ZONE
 
@@ -156,3 +159,21 @@ def test_no_personal_value_in_databases_logs_events_or_metrics(
     on_stream = b"".join(content for place, content in places.items() if place.startswith("GAOXIN_TALENT"))
     assert all(d.encode() in stored and d.encode() in on_stream for d in decision_ids)
     assert b"decision recorded" in places[str(talent_platform.log_dir / "talent.log")]
+
+
+def test_gaoxin_up_pseudonymises_under_a_key_of_its_own_not_the_codes_development_key(
+    talent_api: httpx.Client, talent_platform: Platform
+) -> None:
+    """Without GAOXIN_TALENT_PSEUDONYM_KEY, `gaoxin up` generates a key for its data dir: under the development key
+    in the code, anyone could confirm a guessed passport number from a decision's `subject`."""
+    assert talent_platform.settings.talent_pseudonym_key is None
+    key_file = talent_platform.data_dir / PSEUDONYM_KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    body = {"nationality": "DE", "permanent_residence_card": True, "passport_number": "QX1234567"}
+
+    subject = talent_api.post("/v1/talent/rd-institution-representative:check", json=body).json()["subject"]
+
+    own = Pseudonymizer(key_file.read_text().strip().encode()).subject("DE", "", "QX1234567")
+    development = Pseudonymizer(DEVELOPMENT_PSEUDONYM_KEY.encode()).subject("DE", "", "QX1234567")
+    assert own is not None and development is not None
+    assert subject == own.pseudonym != development.pseudonym

@@ -1209,6 +1209,8 @@ class PutRankingRequest(_message.Message):
     LEVEL_FIELD_NUMBER: _builtins.int
     RANKS_FIELD_NUMBER: _builtins.int
     FIELD_SIZE_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    ROW_INDEXES_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     level: _types_pb2.ZoneLevel.ValueType
     field_size: _builtins.int
@@ -1216,8 +1218,12 @@ class PutRankingRequest(_message.Message):
     positions and the platform may hold only some of the zones; 0: the largest rank pushed. Clause 二十六's
     top and bottom shares are taken of this number.
     """
+    validate_only: _builtins.bool
+    """Added: as in UpsertEnterprisesRequest: check only, store nothing; and each rank's index in the caller's list."""
     @_builtins.property
     def ranks(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankEntry]: ...
+    @_builtins.property
+    def row_indexes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
         self,
         *,
@@ -1225,10 +1231,12 @@ class PutRankingRequest(_message.Message):
         level: _types_pb2.ZoneLevel.ValueType = ...,
         ranks: _abc.Iterable[Global___RankEntry] | None = ...,
         field_size: _builtins.int = ...,
+        validate_only: _builtins.bool = ...,
+        row_indexes: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["field_size", b"field_size", "level", b"level", "ranks", b"ranks", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field_size", b"field_size", "level", b"level", "ranks", b"ranks", "row_indexes", b"row_indexes", "validate_only", b"validate_only", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,69 @@
+"""The rows of a batch body, validated one by one, so that one 422 lists every problem of the batch.
+
+FastAPI validates a body as a whole: a row missing a field would be reported alone, and the service's own checks
+of the other rows (unknown zones, duplicates, check characters) only in a second round. A batch route instead
+declares its list as `list[Any]` (documented with the row schema, `schemas.self_contained_schema`), parses the rows
+here, sends the well-formed ones with their indexes in the batch, and asks the service to check only
+(`validate_only`) when some were malformed; `problem` then merges both findings in row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from services.gateway.problems import Problem, validation_message, validation_problem
+
+Row = TypeVar("Row", bound=BaseModel)
+Message = TypeVar("Message")
+
+
+@dataclass
+class BatchRows(Generic[Message]):
+    """The well-formed rows as messages, each with its index in the batch, and the malformed rows' errors."""
+
+    name: str  # the list's field in the body: errors are located ["body", name, index, ...]
+    messages: list[Message] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def parse(
+        cls, name: str, rows: Sequence[Any], model: type[Row], to_message: Callable[[Row], Message]
+    ) -> BatchRows[Message]:
+        parsed: BatchRows[Message] = cls(name)
+        for index, row in enumerate(rows):
+            try:
+                valid = model.model_validate(row)
+            except ValidationError as exc:
+                parsed.errors += [
+                    {"location": ["body", name, index, *e["loc"]], "message": validation_message(e)}
+                    for e in exc.errors()
+                ]
+                continue
+            parsed.messages.append(to_message(valid))
+            parsed.indexes.append(index)
+        return parsed
+
+    @property
+    def check_only(self) -> bool:
+        """Some rows are malformed: the service is asked to check the others, never to store them."""
+        return bool(self.errors)
+
+    def problem(self, found_by_service: Sequence[dict[str, Any]] = ()) -> Problem:
+        """One 422: the malformed rows' errors and what the service found in the others, in row order."""
+        return validation_problem(sorted([*self.errors, *found_by_service], key=_row_of))
+
+    def merged(self, problem: Problem) -> Problem:
+        """The service's answer to the well-formed rows, with the malformed rows' errors added when it is a 422."""
+        if problem.status != 422 or not self.errors:
+            return problem
+        return self.problem(problem.errors)
+
+
+def _row_of(error: dict[str, Any]) -> int:
+    location = error["location"]
+    return location[2] if len(location) > 2 and isinstance(location[2], int) else -1
