@@ -22,6 +22,7 @@ from services.common.db import make_engine, transaction
 from services.common.errors import JSON_TOO_DEEP, DomainError
 from services.common.inbox import EventConsumer
 from services.common.metrics import record_build_info
+from services.common.strict_json import DuplicateMember
 from services.gateway import openapi, store, webhook_docs
 from services.gateway.audit import AuditTrail
 from services.gateway.backends import HTTP_STATUS, Backends
@@ -265,6 +266,8 @@ def unreadable_body(cause: BaseException | None) -> Problem:
     """The 400 for a JSON body that could not be read, naming why, with the code of every unreadable body."""
     if isinstance(cause, RecursionError):
         detail = JSON_TOO_DEEP
+    elif isinstance(cause, DuplicateMember):
+        detail = str(cause)
     elif isinstance(cause, UnicodeDecodeError):
         detail = f"the request body is not UTF-8 (invalid byte at offset {cause.start})"
     else:

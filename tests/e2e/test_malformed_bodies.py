@@ -66,6 +66,26 @@ def test_every_route_taking_json_answers_an_empty_or_blank_body_with_400_malform
     assert set(answers.values()) == {(400, PROBLEM, "malformed_body")}, answers
 
 
+def test_every_route_taking_json_refuses_a_member_named_twice_in_one_object(api: httpx.Client) -> None:
+    """RFC 8259: duplicate names make an object's meaning unpredictable; a decision must not rest on a guess."""
+    answers: dict[tuple[str, str], Any] = {}
+    for method, path in json_body_operations(api):
+        reply = api.request(method, path, content=b'{"nationality": "DE", "nationality": "CN"}', headers=JSON)
+        answers[(method, path)] = (reply.status_code, reply.json()["code"], reply.json()["detail"])
+
+    assert set(answers.values()) == {
+        (400, "malformed_body", "the request body names the member 'nationality' twice in one object")
+    }, answers
+    nested_twice = b'{"values": [{"zone_code": "A", "indicator": "gdp", "year": 2024, "value": 1, "year": 2025}]}'
+    batch = api.post("/v1/indicator-values:batch", content=nested_twice, headers=JSON)
+    assert (batch.status_code, batch.json()["detail"]) == (
+        400,
+        "the request body names the member 'year' twice in one object",
+    )
+    check = {"nationality": "DE", "permanent_residence_card": True}
+    assert api.post("/v1/talent/rd-institution-representative:check", json=check).status_code == 200
+
+
 @pytest.mark.parametrize("depth", [990, 1000, 2000, 100_000])
 def test_no_depth_of_nesting_is_a_500_on_the_values_batch_or_a_schema_route(api: httpx.Client, depth: int) -> None:
     # Somewhere below 1,000 levels the parsers stop following; shallower, the body is read and refused as invalid.

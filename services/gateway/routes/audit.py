@@ -13,10 +13,11 @@ from services.common.paging import decode_sequence, encode_token
 from services.gateway import store
 from services.gateway.deps import Admin
 from services.gateway.domain.audit import GENESIS, AuditEntry, first_break
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.schemas import PageSize
 
-router = APIRouter(prefix="/v1", tags=["audit"])
+router = APIRouter(prefix="/v1", tags=["audit"], route_class=StrictJsonRoute)
 
 VERIFY_BATCH = 5000
 

@@ -11,11 +11,12 @@ from gaoxin.types.v1 import types_pb2
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.schemas import Award, AwardPage, AwardSummary, PageSize, ParameterIn, SimulationIn, SimulationOut
 from services.gateway.wire import basis_json, clause_json, iso_date, iso_time, parameter_value
 
-router = APIRouter(prefix="/v1", tags=["rewards"])
+router = APIRouter(prefix="/v1", tags=["rewards"], route_class=StrictJsonRoute)
 
 _STATUS = {pb.AWARD_STATUS_GRANTED: "granted", pb.AWARD_STATUS_REVOKED: "revoked"}
 _STATUS_FILTER = {"granted": pb.AWARD_STATUS_GRANTED, "revoked": pb.AWARD_STATUS_REVOKED}

@@ -12,11 +12,12 @@ from services.common.convert import date_to_pb
 from services.gateway.batch_rows import BatchRows
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.problems import Problem
 from services.gateway.schemas import Enterprise, EnterpriseBatchIn, EnterpriseBatchResult, EnterpriseIn
 from services.gateway.wire import iso_date
 
-router = APIRouter(prefix="/v1", tags=["enterprises"])
+router = APIRouter(prefix="/v1", tags=["enterprises"], route_class=StrictJsonRoute)
 
 CreditCodePath = Annotated[
     str, Path(max_length=64, description="unified social credit code", examples=["913207063F0WTCDK3T"])

@@ -13,6 +13,7 @@ from services.gateway import keyset
 from services.gateway.batch_rows import BatchRows
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import (
@@ -28,7 +29,7 @@ from services.gateway.schemas import (
 )
 from services.gateway.wire import clause_json, iso_time, level_name, or_none
 
-router = APIRouter(prefix="/v1", tags=["evaluations"])
+router = APIRouter(prefix="/v1", tags=["evaluations"], route_class=StrictJsonRoute)
 
 RANKING_PATH = {"year": ("path", "year"), "level": ("path", "level")}
 # The years the indicators service keeps (2000-2100, as for values): outside them a 422 at ["path", "year"].

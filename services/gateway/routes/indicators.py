@@ -12,6 +12,7 @@ from services.gateway import keyset
 from services.gateway.backends import INGEST_DEADLINE_SECONDS
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import (
@@ -24,7 +25,7 @@ from services.gateway.schemas import (
 )
 from services.gateway.wire import clause_json, is_json, iso_date, iso_time, level_name, or_none, sent_media_type
 
-router = APIRouter(prefix="/v1", tags=["indicators"])
+router = APIRouter(prefix="/v1", tags=["indicators"], route_class=StrictJsonRoute)
 
 ZONE_PATH = {"zone_code": ("path", "zone_code"), "year": ("query", "year"), "indicator": ("path", "indicator")}
 ZoneCodePath = Annotated[ZoneCode, Path(description="the zone's code", examples=["LYG-HTZ"])]

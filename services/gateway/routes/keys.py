@@ -15,12 +15,13 @@ from services.gateway import keyset, store
 from services.gateway.deps import Admin
 from services.gateway.domain.keys import Scope
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
 from services.gateway.wire import iso_datetime
 
-router = APIRouter(prefix="/v1", tags=["keys"])
+router = APIRouter(prefix="/v1", tags=["keys"], route_class=StrictJsonRoute)
 
 
 class KeyIn(Strict):

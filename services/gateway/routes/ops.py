@@ -11,9 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from services.common.db import ping
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.problems import Problem
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=StrictJsonRoute)
 
 
 class Liveness(BaseModel):

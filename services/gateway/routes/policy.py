@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from services.common.policy.clauses import Clause, clause, load_clauses
 from services.common.policy.implementations import implementations_of
 from services.gateway.deps import Reader
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.problems import Problem
 
-router = APIRouter(prefix="/v1/policy", tags=["policy"])
+router = APIRouter(prefix="/v1/policy", tags=["policy"], route_class=StrictJsonRoute)
 
 DOCUMENT = {
     "number": "连政发〔2021〕25号",

@@ -11,11 +11,12 @@ from gaoxin.rewards.v1 import rewards_pb2 as pb
 from services.common.convert import date_to_pb
 from services.gateway.deps import Admin, Backend, Reader
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.routes.awards import parameter_pb
 from services.gateway.schemas import IsoDate, ParameterAdded, ParameterIn, RewardRules
 from services.gateway.wire import clause_json, iso_time, parameter_value, pb_date
 
-router = APIRouter(prefix="/v1", tags=["rewards"])
+router = APIRouter(prefix="/v1", tags=["rewards"], route_class=StrictJsonRoute)
 
 
 def version_json(version: pb.ParameterVersion) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from services.common.convert import date_to_pb
 from services.gateway.backends import Backends
 from services.gateway.deps import Backend, Checker, Principal, TalentReader
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.schemas import (
     ApplicantIdentifiers,
     RdInstitutionRepresentativeCheckIn,
@@ -30,7 +31,7 @@ from services.gateway.schemas import (
 )
 from services.gateway.wire import clause_json, iso_date, iso_time, or_none
 
-router = APIRouter(prefix="/v1/talent", tags=["talent"])
+router = APIRouter(prefix="/v1/talent", tags=["talent"], route_class=StrictJsonRoute)
 
 DECISION_PATH = {"decision_id": ("path", "decision_id")}
 CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {

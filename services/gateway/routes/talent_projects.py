@@ -12,12 +12,13 @@ from gaoxin.rewards.v1 import rewards_pb2 as pb
 from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_to_pb, today_in_china
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.problems import Problem
 from services.gateway.routes.awards import award_json, refusal_json
 from services.gateway.schemas import ProjectCode, TalentProjectDetail, TalentProjectIn, TalentProjectRecorded
 from services.gateway.wire import iso_time, pb_date
 
-router = APIRouter(prefix="/v1", tags=["rewards"])
+router = APIRouter(prefix="/v1", tags=["rewards"], route_class=StrictJsonRoute)
 
 ProjectCodePath = Annotated[ProjectCode, Path(description="the project's code", examples=["TP-2023-001"])]
 

@@ -28,13 +28,14 @@ from services.gateway.domain.webhooks import (
     target_problem,
 )
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.problems import Problem
 from services.gateway.schemas import PageSize, Strict
 from services.gateway.webhooks import resolve
 from services.gateway.wire import iso_datetime
 
-router = APIRouter(prefix="/v1", tags=["webhooks"])
+router = APIRouter(prefix="/v1", tags=["webhooks"], route_class=StrictJsonRoute)
 
 # The OpenAPI document lists the event types, but the body takes any string: the route checks them beside the
 # URL and the secret, so that one answer names every bad field (a Literal here would refuse an unknown type

@@ -13,6 +13,7 @@ from services.common.convert import ZoneLevel, date_to_pb, level_from_pb, level_
 from services.gateway.backends import PAGING_QUERY, query_fields
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
+from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
 from services.gateway.schemas import (
     County,
@@ -32,7 +33,7 @@ from services.gateway.schemas import (
 )
 from services.gateway.wire import iso_date, level_name
 
-router = APIRouter(prefix="/v1", tags=["zones"])
+router = APIRouter(prefix="/v1", tags=["zones"], route_class=StrictJsonRoute)
 
 ZONE_PATH = {"zone_code": ("path", "zone_code")}
 COUNTY_PATH = {"county_code": ("path", "county_code")}

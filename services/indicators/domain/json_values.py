@@ -7,11 +7,12 @@ A `value` may be a JSON number or a string holding a decimal; `year` must be a J
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from services.common import strict_json
 from services.common.errors import JSON_TOO_DEEP, FieldViolation
+from services.common.strict_json import DuplicateMember
 from services.indicators.domain.catalogue import CATALOGUE
 from services.indicators.domain.values import (
     MAX_BATCH_VALUES,
@@ -43,7 +44,9 @@ def _decimal(text: str) -> Decimal | str:
 
 def parse_json(data: bytes, default_source: str) -> ParsedBatch:
     try:
-        body = json.loads(data, parse_float=_decimal, parse_constant=_no_constants)
+        body = strict_json.loads(data, parse_float=_decimal, parse_constant=_no_constants)
+    except DuplicateMember as exc:
+        raise MalformedBatch(str(exc)) from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
         raise MalformedBatch(f"the request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:  # a ~2 KB body of nested arrays is enough: a 400 like any unreadable body
