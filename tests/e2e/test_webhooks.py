@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import Webhook
 
 from services.common.paging import encode_token
 from services.gateway.webhook_docs import delivery_model
-from services.platform import free_port
-from tests.e2e.conftest import eventually
+from services.platform import Platform, free_port
+from tests.e2e.conftest import eventually, issue_key
 from tests.e2e.helpers import (
     HISTORY_RECOGNITION,
     RFC3339_Z,
@@ -529,3 +529,24 @@ def test_the_openapi_document_declares_the_webhook_routes_with_their_problems(ap
     assert {"enum": ["pending", "delivered", "failed", "abandoned"], "type": "string"} in status["schema"]["anyOf"]
     attempt = spec["components"]["schemas"]["Attempt"]["properties"]
     assert attempt["at"]["description"] == "when the attempt started (it ended `duration_ms` later)"
+
+
+def test_a_malformed_webhook_id_is_a_422_on_every_route_and_a_403_without_the_scope(
+    api: httpx.Client, platform: Platform
+) -> None:
+    reader = issue_key(platform, "read")
+    routes = [
+        ("GET", "/v1/webhooks/bogus"),
+        ("DELETE", "/v1/webhooks/bogus"),
+        ("GET", "/v1/webhooks/bogus/deliveries"),
+        ("POST", "/v1/webhooks/bogus:enable"),
+    ]
+    for method, path in routes:
+        admin = api.request(method, path)
+        forbidden = httpx.request(
+            method, f"{platform.gateway_url}{path}", headers={"Authorization": f"Bearer {reader}"}, trust_env=False
+        )
+
+        assert (admin.status_code, admin.json()["errors"][0]["location"]) == (422, ["path", "webhook_id"]), path
+        assert forbidden.status_code == 403, path
+    assert api.get("/v1/webhooks/wh_000000000000000000000000:enable").status_code == 405

@@ -46,10 +46,12 @@ WebhookId = Annotated[str, Path(pattern=rf"^{WEBHOOK_ID}$")]
 
 
 class _WebhookIdConvertor(Convertor[str]):
-    """`/webhooks/{webhook_id:webhook_id}` matches only a webhook id, so that `GET /v1/webhooks/wh_…:enable` is not
-    read as asking for a webhook named `wh_…:enable` (a 422) but as the custom method it names (405 for GET)."""
+    """`/webhooks/{webhook_id:webhook_id}` matches a segment without a colon, so that `GET /v1/webhooks/wh_…:enable`
+    is not read as asking for a webhook named `wh_…:enable` (a 422) but as the custom method it names (405 for
+    GET). Any other segment is routed, so a malformed id is a 403 without the scope and a 422 with it, as on the
+    other `{webhook_id}` routes (WebhookId checks the pattern), not a scope-blind 404."""
 
-    regex = WEBHOOK_ID
+    regex = "[^/:]+"
 
     def convert(self, value: str) -> str:
         return value
