@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -562,6 +562,28 @@ def due_deliveries(
     if skip_webhooks:
         query = query.where(d.webhook_id.not_in(sorted(skip_webhooks)))
     return [DueDelivery(*row) for row in conn.execute(query)]
+
+
+def claim_deliveries(
+    conn: Connection, candidates: Sequence[DueDelivery], now: datetime, lease_until: datetime
+) -> list[DueDelivery]:
+    """Of the due deliveries read, those this process now holds, with their attempt count as it is now.
+
+    Claiming makes a delivery not due until `lease_until` (when the attempt has long been settled, or its process
+    has died and another may try): a replica that read the same rows finds them no longer due, as the UPDATE's
+    condition is evaluated again on the row it waited for. So several gateway replicas never send one delivery at
+    once."""
+    if not candidates:
+        return []
+    d = webhook_deliveries.c
+    claimed = conn.execute(
+        update(webhook_deliveries)
+        .where(d.delivery_id.in_([c.delivery_id for c in candidates]), d.status == "pending", d.next_attempt_at <= now)
+        .values(next_attempt_at=lease_until)
+        .returning(d.delivery_id, d.attempts)
+    )
+    held: dict[str, int] = {row.delivery_id: row.attempts for row in claimed}
+    return [replace(c, attempts=held[c.delivery_id]) for c in candidates if c.delivery_id in held]
 
 
 def record_attempt(

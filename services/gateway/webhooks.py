@@ -51,6 +51,9 @@ RESPONSE_BODY_CAP_BYTES = 64 * 1024
 # How long a stopping gateway waits for a delivery's attempt to be written down (a small transaction); past it the
 # attempt goes unlogged and the delivery is sent again after the restart, as it would be anyway.
 SETTLE_GRACE_SECONDS = 1.0
+# A claimed delivery is not due for its attempt's timeout, the settle grace and this margin: long after its attempt
+# is settled, unless the process that claimed it died, when another replica (or this one, restarted) tries again.
+CLAIM_MARGIN_SECONDS = 30.0
 INTERRUPTED = "interrupted: gateway stopping"
 
 DELIVERY_ATTEMPTS = Counter("gaoxin_webhook_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
@@ -128,18 +131,12 @@ class WebhookDispatcher:
         if room <= 0:
             return 0
         per_webhook = collections.Counter(webhook for webhook, _ in self._sending.values())
-        full = {webhook for webhook, count in per_webhook.items() if count >= self.per_webhook}
-        due = await asyncio.to_thread(self._due, room, set(self._sending), full)
-        started = 0
+        due = await asyncio.to_thread(self._due, room, set(self._sending), per_webhook)
         for delivery in due:
-            if per_webhook[delivery.webhook_id] >= self.per_webhook or delivery.delivery_id in self._sending:
-                continue
-            per_webhook[delivery.webhook_id] += 1
             task = asyncio.create_task(self.deliver(client, delivery))
             self._sending[delivery.delivery_id] = (delivery.webhook_id, task)
             task.add_done_callback(functools.partial(self._finished, delivery.delivery_id))
-            started += 1
-        return started
+        return len(due)
 
     def _finished(self, delivery_id: str, task: asyncio.Task[None]) -> None:
         self._sending.pop(delivery_id, None)
@@ -150,9 +147,25 @@ class WebhookDispatcher:
             return
         self._wake.set()
 
-    def _due(self, limit: int, sending: set[str], full_webhooks: set[str]) -> list[store.DueDelivery]:
+    def _due(self, limit: int, sending: set[str], per_webhook: collections.Counter[str]) -> list[store.DueDelivery]:
+        """The due deliveries this process sends now: read, kept within each webhook's share of the attempts in
+        flight (`per_webhook`: its attempts under way), then claimed, as other replicas may have read them too. Only
+        what will be sent is claimed; the write transaction is taken only when something is due."""
+        now = datetime.now(UTC)
+        full = {webhook for webhook, count in per_webhook.items() if count >= self.per_webhook}
         with reading(self.engine) as conn:
-            return store.due_deliveries(conn, datetime.now(UTC), limit, sending, full_webhooks)
+            read = store.due_deliveries(conn, now, limit, sending, full)
+        taken = collections.Counter(per_webhook)
+        candidates = []
+        for delivery in read:
+            if taken[delivery.webhook_id] < self.per_webhook:
+                taken[delivery.webhook_id] += 1
+                candidates.append(delivery)
+        if not candidates:
+            return []
+        lease = timedelta(seconds=self.settings.webhook_timeout_seconds + SETTLE_GRACE_SECONDS + CLAIM_MARGIN_SECONDS)
+        with transaction(self.engine) as conn:
+            return store.claim_deliveries(conn, candidates, now, now + lease)
 
     async def deliver(self, client: httpx.AsyncClient, delivery: store.DueDelivery) -> None:
         started_at, started = datetime.now(UTC), time.perf_counter()

@@ -5,6 +5,7 @@ delivery log then says."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import secrets
 import socket
@@ -22,7 +23,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.common.config import Settings
-from services.common.db import reading, transaction
+from services.common.db import make_engine, reading, transaction
 from services.gateway import store
 from services.gateway import webhooks as dispatch
 from services.gateway.domain.webhooks import new_secret
@@ -373,3 +374,40 @@ def test_an_attempt_is_dated_when_it_started(engine: Engine, drippers: Callable[
     [attempt] = logged(engine, delivery)["attempts"]
     assert attempt["duration_ms"] >= TIMEOUT * 1000
     assert before <= attempt["at"] < before + timedelta(seconds=TIMEOUT / 2), (before, attempt)
+
+
+def test_two_gateway_replicas_send_each_delivery_once(database_url: str, receivers: Callable[..., Receiver]) -> None:
+    """Replicas share the deliveries table: a due delivery is claimed by one before it is sent, never by both."""
+    engines = [engine_with(database_url, store.metadata), make_engine(database_url)]
+    portals = [receivers("127.0.0.1") for _ in range(3)]
+    with transaction(engines[0]) as conn:
+        for n, portal in enumerate(portals):
+            store.add_webhook(conn, f"wh_{n:024x}", f"http://127.0.0.1:{portal.port}/hook", ["*"], new_secret(), "k1")
+        for _ in range(40):
+            store.stage_deliveries(conn, "indicators.zone_recognized", "evt-" + secrets.token_hex(8), b'{"type":"x"}')
+    replicas = [WebhookDispatcher(engine, settings()) for engine in engines]
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(replica.run()) for replica in replicas]
+        try:
+            async with asyncio.timeout(30):
+                while sum(len(p.received) for p in portals) < 120 or any(r._sending for r in replicas):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.6)  # two more polls each: anything sent twice would arrive now
+        finally:
+            for replica in replicas:
+                replica.stop()
+            await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    with reading(engines[0]) as conn:
+        statuses = collections.Counter(
+            d["status"] for n in range(3) for d in store.list_deliveries(conn, f"wh_{n:024x}", 100)
+        )
+    for engine in engines:
+        engine.dispose()
+
+    for portal in portals:
+        sent = collections.Counter(h["webhook-id"] for h in portal.received)
+        assert (len(sent), max(sent.values())) == (40, 1), sent.most_common(3)
+    assert statuses == {"delivered": 120}

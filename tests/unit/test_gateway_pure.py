@@ -213,8 +213,10 @@ def test_the_middleware_finds_the_scopes_of_the_route_the_router_picks() -> None
     assert app.state.route_scopes.match("GET", "/v1/awards/summary").template == "/v1/awards/summary"
     assert app.state.route_scopes.match("GET", "/v1/zones/") is None
     assert app.state.route_scopes.match("DELETE", "/v1/zones") is None
-    # A path its route's converter refuses is no route's: the router answers 404, and no scope is asked for.
-    assert app.state.route_scopes.match("GET", "/v1/webhooks/x") is None
+    # A malformed webhook id is the route's (its scope first, then a 422); a custom method is not an id, so a GET of
+    # it is no route's (the router answers 405), and no scope is asked for.
+    assert app.state.route_scopes.match("GET", "/v1/webhooks/x").template == "/v1/webhooks/{webhook_id}"
+    assert app.state.route_scopes.match("GET", "/v1/webhooks/wh_" + "0" * 24 + ":enable") is None
 
 
 @pytest.mark.parametrize(
