@@ -135,6 +135,17 @@ class ParameterUse(BaseModel):
     effective_from: date
 
 
+class AwardStatusChange(BaseModel):
+    status: Literal["granted", "revoked"] = Field(description="the status the award took")
+    at: datetime
+    reason: str | None = Field(
+        description=(
+            "null for the first grant; a revocation's reason; a reinstatement's (`<what changed>: its basis holds "
+            "again`)"
+        )
+    )
+
+
 class Award(BaseModel):
     award_id: str
     rule: str
@@ -147,10 +158,16 @@ class Award(BaseModel):
     parameters: list[ParameterUse]
     earmark: str | None
     explanation: str
-    granted_at: datetime
-    revoked_at: datetime | None
-    revocation_reason: str | None
+    granted_at: datetime = Field(description="when it was first granted (a reinstatement is in `history`)")
+    revoked_at: datetime | None = Field(description="of its current revocation; null while it is granted")
+    revocation_reason: str | None = Field(description="of its current revocation; null while it is granted")
     basis_key: str = Field(description="with rule and beneficiary, the key that admits one granted award")
+    history: list[AwardStatusChange] = Field(
+        description=(
+            "every change of its status, oldest first: granted, then revoked when its basis no longer held, granted "
+            "again (reinstated, with the same id, amount and parameters) when the same basis held again, ..."
+        )
+    )
 
 
 class AwardPage(BaseModel):
@@ -778,7 +795,14 @@ class SimulatedAward(SimulatedDecision):
             "would leave it as it is. Always false with `recorded_facts: ignore`"
         )
     )
-    award_id: str | None = Field(description="the ledger's award when `already_granted`, else null")
+    reinstated: bool = Field(
+        description=(
+            "the ledger holds this award (same rule, beneficiary, basis key and basis) as revoked, and pushing the "
+            "facts would grant it again as it was: its `award_id`, amount and parameter versions (those shown). "
+            "Always false with `recorded_facts: ignore`"
+        )
+    )
+    award_id: str | None = Field(description="the ledger's award when `already_granted` or `reinstated`, else null")
 
 
 class SimulatedRevocation(SimulatedDecision):
@@ -793,7 +817,7 @@ class SimulationOut(BaseModel):
     awards: list[SimulatedAward] = Field(
         description=(
             "every award the rules give the zones, counties and projects concerned; those with `already_granted` "
-            "false are what the push would earn"
+            "false are what the push would earn (`reinstated`: a revoked award of the ledger granted again)"
         )
     )
     refusals: list[Refusal]

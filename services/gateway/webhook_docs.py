@@ -125,6 +125,12 @@ class AwardData(EventData):
 
 class AwardGrantedData(AwardData):
     clause: EventClause | None
+    reinstated: bool = Field(
+        description=(
+            "true: an award revoked earlier is granted again as it was (this `award_id`, amount and parameters), its "
+            "basis holding again; false: a first grant"
+        )
+    )
 
 
 class AwardRevokedData(AwardData):

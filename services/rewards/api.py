@@ -57,6 +57,7 @@ T = TypeVar("T")
 
 _STATUS = {"granted": pb.AWARD_STATUS_GRANTED, "revoked": pb.AWARD_STATUS_REVOKED}
 _STATUS_NAME = {v: k for k, v in _STATUS.items()}
+BENEFICIARY_KINDS = tuple(dict.fromkeys(r.beneficiary_kind for r in RULES))  # zone, county, project
 RULE_ORDER = {r.id: i for i, r in enumerate(RULES)}
 # A simulation evaluates everything it is given in one call; beyond this it is a batch job, not a request.
 MAX_SIMULATED_FACTS = 100_000
@@ -77,7 +78,8 @@ def _uses(parameters: Iterable[ParameterVersion]) -> list[pb.ParameterUse]:
     return [_use(p.name, render_value(p.value), p.version, p.effective_from) for p in parameters]
 
 
-def award_to_pb(row: Any) -> pb.Award:
+def award_to_pb(row: Any, history: Iterable[store.StatusChange] = ()) -> pb.Award:
+    """A ledger row, with its history when given (the ledger's reads give it; a simulation does not)."""
     award = pb.Award(
         award_id=row.award_id,
         rule=row.rule,
@@ -98,7 +100,16 @@ def award_to_pb(row: Any) -> pb.Award:
     award.granted_at.FromDatetime(row.granted_at)
     if row.revoked_at is not None:
         award.revoked_at.FromDatetime(row.revoked_at)
+    for change in history:
+        entry = award.history.add(status=_STATUS[change.status], reason=change.reason or "")
+        entry.at.FromDatetime(change.at)
     return award
+
+
+def awards_to_pb(conn: Any, rows: Sequence[Any]) -> list[pb.Award]:
+    """Ledger rows with their histories (one query for all of them)."""
+    changes = store.histories(conn, [row.award_id for row in rows])
+    return [award_to_pb(row, changes.get(row.award_id, ())) for row in rows]
 
 
 def decision_to_pb(decision: AwardDecision) -> pb.Award:
@@ -327,23 +338,37 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
             # An unknown rule would match nothing: say so rather than answer an empty page that looks like "none".
             known = ", ".join(RULES_BY_ID)
             raise InvalidArgument("unknown rule", [FieldViolation(("rule",), f"unknown rule; the rules are {known}")])
+        if request.beneficiary_kind and request.beneficiary_kind not in BENEFICIARY_KINDS:
+            kinds = ", ".join(BENEFICIARY_KINDS)
+            raise InvalidArgument(
+                "unknown beneficiary kind",
+                [FieldViolation(("beneficiary_kind",), f"unknown beneficiary kind; the kinds are {kinds}")],
+            )
         where = store.AwardFilter(
             year=request.year or None,
             beneficiary_code=request.beneficiary_code or None,
             rule=request.rule or None,
             status=_STATUS_NAME.get(request.status),
-        )
-        rows = await self._read(lambda conn: store.list_awards(conn, where, after or 0, limit + 1))
-        page, more = rows[:limit], len(rows) > limit
-        return pb.ListAwardsResponse(
-            awards=[award_to_pb(r) for r in page], next_page_token=encode_token(page[-1].seq) if more else ""
+            beneficiary_kind=request.beneficiary_kind or None,
         )
 
+        def work(conn: Any) -> tuple[list[pb.Award], bool, int]:
+            rows = store.list_awards(conn, where, after or 0, limit + 1)
+            page = rows[:limit]
+            return awards_to_pb(conn, page), len(rows) > limit, page[-1].seq if page else 0
+
+        awards, more, last = await self._read(work)
+        return pb.ListAwardsResponse(awards=awards, next_page_token=encode_token(last) if more else "")
+
     async def GetAward(self, request: pb.GetAwardRequest, context: Context) -> pb.Award:
-        row = await self._read(lambda conn: store.get_award(conn, request.award_id))
-        if row is None:
+        def work(conn: Any) -> pb.Award | None:
+            row = store.get_award(conn, request.award_id)
+            return None if row is None else awards_to_pb(conn, [row])[0]
+
+        award = await self._read(work)
+        if award is None:
             raise NotFound(f"no award {request.award_id}")
-        return award_to_pb(row)
+        return award
 
     async def SummarizeAwards(self, request: pb.SummarizeAwardsRequest, context: Context) -> pb.AwardSummary:
         rows = await self._read(lambda conn: store.summary_rows(conn, request.year or None))
@@ -399,6 +424,8 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
         outcome = await self._read(work)
         awards = [(_award_order(d), decision_to_pb(d)) for d in outcome.grants]
         awards += [(_award_order(row), award_to_pb(row)) for row in outcome.held]
+        # As the ledger holds them now (status REVOKED): what the push would grant again, as they were.
+        awards += [(_award_order(row), award_to_pb(row)) for row in outcome.reinstatements]
         revocations = sorted(outcome.revocations, key=lambda r: _award_order(r[0]))
         return pb.SimulateAwardsResponse(
             awards=[award for _, award in sorted(awards, key=lambda a: a[0])],
@@ -522,7 +549,7 @@ def talent_project_detail(conn: Any, code: str) -> pb.TalentProjectDetail | None
     if row is None:
         return None
     awards = store.awards_of(conn, "talent_project", "project", code)
-    detail = pb.TalentProjectDetail(project=talent_project_to_pb(row.fact), awards=[award_to_pb(a) for a in awards])
+    detail = pb.TalentProjectDetail(project=talent_project_to_pb(row.fact), awards=awards_to_pb(conn, awards))
     if not any(a.status == store.GRANTED for a in awards):
         spec = next(r for r in RULES if r.id == "talent_project")
         facts = ledger.load_facts(conn, spec, [code])

@@ -3,8 +3,8 @@
 Each consumer stores the fact as last seen, then reconciles the affected beneficiaries' awards of the rules that
 read it (`services.rewards.ledger`), in the transaction that also records the event in the inbox: a redelivered
 or replayed event changes nothing, and events arriving out of order end in the same ledger because every
-decision is made from all the facts stored, never from the event alone. The awards granted and revoked are
-announced through the outbox (gaoxin.rewards.award_granted.v1 / award_revoked.v1).
+decision is made from all the facts stored, never from the event alone. The awards granted (reinstated ones too)
+and revoked are announced through the outbox (gaoxin.rewards.award_granted.v1 / award_revoked.v1).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ of its code — for the beneficiaries those facts concern and what a change to t
   included), each with every year of its history (a change of one year moves the historical best of later ones);
 - a talent project: the project.
 
-Only those beneficiaries' facts and granted awards are read (as `ledger.reconcile` does), then the ledger's own
-plan (`ledger.plan_rule`) decides, so the grants and revocations, and the revocation reasons, are those the real
-ledger would make. Nothing is written: the caller runs this on a read-only connection.
+Only those beneficiaries' facts and awards (granted and revoked) are read (as `ledger.reconcile` does), then the
+ledger's own plan (`ledger.plan_rule`) decides, so the grants, reinstatements and revocations, and the revocation
+reasons, are those the real ledger would make. Nothing is written: the caller runs this on a read-only connection.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Outcome:
 
     grants: list[AwardDecision] = field(default_factory=list)  # awards the ledger would grant
     held: list[Any] = field(default_factory=list)  # ledger rows (granted) the push leaves granted
+    reinstatements: list[Any] = field(default_factory=list)  # ledger rows (revoked) it would grant again as they are
     revocations: list[tuple[Any, str]] = field(default_factory=list)  # ledger rows it would revoke, and why
     refusals: list[NoAward] = field(default_factory=list)
 
@@ -88,8 +89,8 @@ def conflicts(conn: Connection, hypothetical: FactSet) -> list[Conflict]:
 
 
 def simulate(conn: Connection, hypothetical: FactSet, rankings: Collection[Ranking], params: ParameterTable) -> Outcome:
-    """The grants, kept awards, revocations and refusals of pushing `hypothetical` (whose rankings are
-    `rankings`, each given whole) on top of the recorded facts, under `params`."""
+    """The grants, kept awards, reinstatements, revocations and refusals of pushing `hypothetical` (whose rankings
+    are `rankings`, each given whole) on top of the recorded facts, under `params`."""
     scope = _Scope()
     recorded_rankings = store.zones_ranked(conn, rankings)
 
@@ -134,20 +135,23 @@ def simulate(conn: Connection, hypothetical: FactSet, rankings: Collection[Ranki
         codes = sorted(scope.codes[rule.id])
         if not codes:
             continue
-        rows = store.granted_award_rows(conn, rule.id, rule.beneficiary_kind, codes)
-        by_id = {row.award_id: row for held in rows.values() for row in held}
+        rows, revoked_rows = store.award_rows(conn, rule.id, rule.beneficiary_kind, codes)
+        by_id = {row.award_id: row for held in (*rows.values(), *revoked_rows.values()) for row in held}
         granted = {code: [store.as_granted_award(row) for row in held] for code, held in rows.items()}
+        revoked = {code: [store.as_granted_award(row) for row in held] for code, held in revoked_rows.items()}
         for code in codes:
             trigger = "; ".join(scope.triggers[(rule.id, code)])
             todo = ledger.plan_rule(
-                rule=rule, facts=facts, granted=granted, params=params, trigger=trigger, codes=[code]
+                rule=rule, facts=facts, granted=granted, params=params, trigger=trigger, codes=[code], revoked=revoked
             )
-            revoked = {r.award.award_id for r in todo.revocations}
+            gone = {r.award.award_id for r in todo.revocations}
             outcome.revocations += [(by_id[r.award.award_id], r.reason) for r in todo.revocations]
-            kept = [row for row in rows.get(code, ()) if row.award_id not in revoked]
+            kept = [row for row in rows.get(code, ()) if row.award_id not in gone]
+            back = [by_id[r.award.award_id] for r in todo.reinstatements]
             outcome.held += kept
+            outcome.reinstatements += back
             outcome.grants += todo.grants
-            awarded = {row.basis_key for row in kept} | {d.basis_key for d in todo.grants}
+            awarded = {row.basis_key for row in (*kept, *back)} | {d.basis_key for d in todo.grants}
             outcome.refusals += [
                 o
                 for o in rule.evaluate(code, facts, params, True)

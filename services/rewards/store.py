@@ -1,9 +1,13 @@
 """Rewards tables and queries: the award ledger, the facts the rules read, parameter versions.
 
 The ledger never deletes: an award is granted once per (rule, beneficiary, basis) and, when its basis no longer
-holds, revoked with the reason. The unique key binds granted rows only (a partial unique index, which SQLite
-and PostgreSQL both enforce), so a revoked award can be granted again later as a new row when its basis holds
-again, and two granted awards on one key can never exist, whatever the consumers do concurrently.
+holds, revoked with the reason; when the same basis holds again, the revoked award is reinstated (the same row,
+id and amount), never granted as a second one. The unique key binds granted rows only (a partial unique index,
+which SQLite and PostgreSQL both enforce), so a key can hold a granted award beside revoked ones (another basis
+of the key: a corrected rank), and two granted awards on one key can never exist, whatever the consumers do
+concurrently. Every change of an award's status is kept in `award_history`: the award row says what holds now
+(`revoked_at`, `revocation_reason` and `revoked_by` describe its current revocation only), its history what
+happened.
 
 The facts are kept as last seen from the events (recognitions, listings, rank histories) and from
 `POST /v1/talent-projects` (which this service owns), so that a correction can be judged against all of them.
@@ -23,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -79,8 +84,8 @@ awards = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revocation_reason", Text, nullable=True),
     Column("revoked_by", String(200), nullable=True),  # what caused the revocation, like source_event_id
-    # One granted award per (rule, beneficiary, basis), whatever happens to the events behind it; revoked rows
-    # stay beside it as history.
+    # One granted award per (rule, beneficiary, basis key), whatever happens to the events behind it; revoked rows
+    # (of other bases of the key) stay beside it.
     Index(
         "uq_awards_granted_key",
         "rule",
@@ -93,6 +98,20 @@ awards = Table(
     ),
     Index("ix_awards_beneficiary", "beneficiary_code", "seq"),
     Index("ix_awards_year", "year", "seq"),
+)
+
+# Every status change of every award, oldest first (by seq): granted, revoked, granted again (reinstated), ...
+award_history = Table(
+    "award_history",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("award_id", String(36), ForeignKey("awards.award_id"), nullable=False),
+    Column("status", String(16), nullable=False),  # the status the award took: granted | revoked
+    Column("at", UtcDateTime(), nullable=False),
+    # A revocation's reason, a reinstatement's ("<trigger>: its basis holds again"); None for the first grant.
+    Column("reason", Text, nullable=True),
+    Column("source", String(200), nullable=False),  # what caused it: an event id, a request, a parameter version
+    Index("ix_award_history_award", "award_id", "seq"),
 )
 
 zone_recognitions = Table(
@@ -157,6 +176,17 @@ class AwardFilter:
     beneficiary_code: str | None = None
     rule: str | None = None
     status: str | None = None
+    beneficiary_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of an award's history."""
+
+    status: str  # GRANTED | REVOKED
+    at: datetime
+    reason: str | None
+    source: str
 
 
 def parameters_json(parameters: Iterable[ParameterVersion]) -> list[dict[str, Any]]:
@@ -171,9 +201,16 @@ def parameters_json(parameters: Iterable[ParameterVersion]) -> list[dict[str, An
     ]
 
 
+def _record(conn: Connection, award_id: str, status: str, at: datetime, reason: str | None, source: str) -> None:
+    conn.execute(
+        award_history.insert().values(award_id=award_id, status=status, at=at, reason=reason, source=source[:200])
+    )
+
+
 def grant(conn: Connection, decision: AwardDecision, source: str) -> str | None:
     """Insert the award unless its key already holds a granted one; the new award id, or None."""
     award_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
     inserted = insert_ignoring_duplicates(
         conn,
         awards,
@@ -192,21 +229,66 @@ def grant(conn: Connection, decision: AwardDecision, source: str) -> str | None:
             "earmark": decision.earmark,
             "explanation": decision.explanation,
             "source_event_id": source[:200],
-            "granted_at": datetime.now(UTC),
+            "granted_at": now,
         },
     )
-    return award_id if inserted else None
+    if not inserted:
+        return None
+    _record(conn, award_id, GRANTED, now, None, source)
+    return award_id
 
 
 def revoke(conn: Connection, award_id: str, reason: str, source: str) -> bool:
     """Mark a granted award revoked; False when it was not (or no longer) granted."""
+    now = datetime.now(UTC)
     done = conn.execute(
         update(awards)
         .where(awards.c.award_id == award_id, awards.c.status == GRANTED)
-        .values(status=REVOKED, revoked_at=datetime.now(UTC), revocation_reason=reason, revoked_by=source[:200])
+        .values(status=REVOKED, revoked_at=now, revocation_reason=reason, revoked_by=source[:200])
         .returning(awards.c.award_id)
     ).first()
-    return done is not None
+    if done is None:
+        return False
+    _record(conn, award_id, REVOKED, now, reason, source)
+    return True
+
+
+def reinstate(conn: Connection, award_id: str, reason: str, source: str) -> Row[tuple[object, ...]] | None:
+    """Grant a revoked award again, as it was (its id, amount, parameters, explanation, first `granted_at`), its
+    current revocation cleared and the change kept in its history; the award's row, or None when it was not
+    revoked or its key holds a granted award (the partial unique index would refuse a second one)."""
+    other = awards.alias("other")
+    key_held = (
+        select(other.c.seq)
+        .where(
+            other.c.rule == awards.c.rule,
+            other.c.beneficiary_kind == awards.c.beneficiary_kind,
+            other.c.beneficiary_code == awards.c.beneficiary_code,
+            other.c.basis_key == awards.c.basis_key,
+            other.c.status == GRANTED,
+        )
+        .exists()
+    )
+    row = conn.execute(
+        update(awards)
+        .where(awards.c.award_id == award_id, awards.c.status == REVOKED, ~key_held)
+        .values(status=GRANTED, revoked_at=None, revocation_reason=None, revoked_by=None)
+        .returning(*awards.c)
+    ).first()
+    if row is not None:
+        _record(conn, award_id, GRANTED, datetime.now(UTC), reason, source)
+    return row
+
+
+def histories(conn: Connection, award_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+    """Every status change of these awards, oldest first, by award id (an award without any has none)."""
+    t = award_history.c
+    result: dict[str, list[StatusChange]] = {}
+    for chunk in _chunks(award_ids):
+        query = select(t.award_id, t.status, t.at, t.reason, t.source).where(t.award_id.in_(chunk or []))
+        for award_id, status, at, reason, source in conn.execute(query.order_by(t.seq)).all():
+            result.setdefault(award_id, []).append(StatusChange(status, at, reason, source))
+    return result
 
 
 def _granted_award(row: Any) -> GrantedAward:
@@ -226,27 +308,36 @@ def _granted_award(row: Any) -> GrantedAward:
     )
 
 
-def granted_awards(
-    conn: Connection, rule: str, kind: str, codes: Sequence[str] | None
-) -> dict[str, list[GrantedAward]]:
-    """The granted awards of a rule, by beneficiary code (all beneficiaries when `codes` is None)."""
-    return {
-        code: [_granted_award(row) for row in rows]
-        for code, rows in granted_award_rows(conn, rule, kind, codes).items()
-    }
+AwardRows = dict[str, list[Row[tuple[object, ...]]]]
 
 
-def granted_award_rows(
-    conn: Connection, rule: str, kind: str, codes: Sequence[str] | None
-) -> dict[str, list[Row[tuple[object, ...]]]]:
-    """The granted awards of a rule as rows (every column), by beneficiary code, oldest first."""
-    query = select(awards).where(awards.c.rule == rule, awards.c.beneficiary_kind == kind, awards.c.status == GRANTED)
-    result: dict[str, list[Row[tuple[object, ...]]]] = {}
+@dataclass(frozen=True)
+class LedgerAwards:
+    """A rule's awards as the reconciliation plan reads them, by beneficiary code, oldest first."""
+
+    granted: dict[str, list[GrantedAward]]
+    revoked: dict[str, list[GrantedAward]]
+
+
+def ledger_awards(conn: Connection, rule: str, kind: str, codes: Sequence[str] | None) -> LedgerAwards:
+    """The granted and the revoked awards of a rule (all beneficiaries when `codes` is None)."""
+    granted, revoked = award_rows(conn, rule, kind, codes)
+    return LedgerAwards(
+        {code: [_granted_award(row) for row in rows] for code, rows in granted.items()},
+        {code: [_granted_award(row) for row in rows] for code, rows in revoked.items()},
+    )
+
+
+def award_rows(conn: Connection, rule: str, kind: str, codes: Sequence[str] | None) -> tuple[AwardRows, AwardRows]:
+    """The granted and the revoked awards of a rule as rows (every column), by beneficiary code, oldest first."""
+    query = select(awards).where(awards.c.rule == rule, awards.c.beneficiary_kind == kind)
+    granted: AwardRows = {}
+    revoked: AwardRows = {}
     for chunk in _chunks(codes):
         where = query if chunk is None else query.where(awards.c.beneficiary_code.in_(chunk))
-        for row in conn.execute(where.order_by(awards.c.seq)):
-            result.setdefault(row.beneficiary_code, []).append(row)
-    return result
+        for row in conn.execute(where.order_by(awards.c.seq)).all():
+            (granted if row.status == GRANTED else revoked).setdefault(row.beneficiary_code, []).append(row)
+    return granted, revoked
 
 
 def as_granted_award(row: Any) -> GrantedAward:
@@ -268,6 +359,8 @@ def list_awards(conn: Connection, where: AwardFilter, after_seq: int, limit: int
         query = query.where(awards.c.rule == where.rule)
     if where.status:
         query = query.where(awards.c.status == where.status)
+    if where.beneficiary_kind:
+        query = query.where(awards.c.beneficiary_kind == where.beneficiary_kind)
     return list(conn.execute(query).all())
 
 

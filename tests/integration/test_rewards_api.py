@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, select
 
 from services.common.bus import Bus
 from services.common.convert import ZoneLevel, date_to_pb, level_to_pb, today_in_china
-from services.common.db import make_engine, reading
+from services.common.db import make_engine, reading, transaction
 from services.common.errors import VIOLATIONS_KEY, Unavailable, decode_violations
 from services.common.grpc_server import build_server
 from services.common.inbox import EventConsumer, Prepared
@@ -36,7 +36,7 @@ from services.common.outbox import OutboxRelay
 from services.common.paging import encode_token
 from services.indicators import store as indicators_store
 from services.indicators.api import IndicatorsServicer
-from services.rewards import store
+from services.rewards import ledger, store
 from services.rewards.api import RewardsServicer
 from services.rewards.domain.rules import RankFact
 from services.rewards.events import RANKING_PUBLISHED, RankHistorySource, on_ranking_published
@@ -499,6 +499,37 @@ def test_unknown_talent_project_or_award_is_not_found(database_url: str, tmp_pat
             return project, award
 
     assert run(scenario) == (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.NOT_FOUND)
+
+
+def test_awards_list_by_beneficiary_kind_and_an_unknown_kind_is_invalid_at_its_field(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> tuple[list[list[str]], tuple[grpc.StatusCode, Any]]:
+        async with servers(database_url, tmp_path) as s:
+            await zone(s.indicators, "GN", (P, "2022-06-30"))  # a new provincial zone: a zone award
+            await s.rewards.AddRewardParameter(
+                pb.AddRewardParameterRequest(parameter=parameter("talent_project.rate", "0.05", "2021-04-12"))
+            )
+            await s.rewards.RecordTalentProject(
+                pb.RecordTalentProjectRequest(project=project("TP-K", "GN", 1_000_000, "2023-02-01"))
+            )
+            with transaction(s.engine) as conn:
+                ledger.reconcile(conn, rule="new_provincial_zone", codes=["GN"], trigger="t", source="s")
+            listed = [
+                [
+                    a.beneficiary.code
+                    for a in (await s.rewards.ListAwards(pb.ListAwardsRequest(beneficiary_kind=k))).awards
+                ]
+                for k in ("zone", "county", "project", "")
+            ]
+            unknown = await refused(s.rewards.ListAwards(pb.ListAwardsRequest(beneficiary_kind="enterprise")))
+            return listed, unknown
+
+    listed, (code, violations) = run(scenario)
+
+    assert listed == [["GN"], [], ["TP-K"], ["TP-K", "GN"]]  # in the order granted
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations == {("beneficiary_kind",): "unknown beneficiary kind; the kinds are zone, county, project"}
 
 
 # ---------------------------------------------------------------------------------------------------- paging

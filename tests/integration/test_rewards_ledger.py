@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from itertools import permutations
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,31 @@ def rankings(*years: tuple[int, ZoneLevel, dict[str, int]]) -> dict[str, list[Ra
     return histories
 
 
+def legacy_grant(conn: Any, decision: AwardDecision, source: str, **values: Any) -> str:
+    """An award row as the ledger wrote it before rew0003 (no history); `values` overrides columns."""
+    award_id = str(uuid.uuid4())
+    row = {
+        "award_id": award_id,
+        "rule": decision.rule,
+        "beneficiary_kind": decision.beneficiary_kind,
+        "beneficiary_code": decision.beneficiary_code,
+        "basis_key": decision.basis_key,
+        "year": decision.year,
+        "amount_yuan": decision.amount_yuan,
+        "status": store.GRANTED,
+        "basis": decision.basis,
+        "clause": decision.clause,
+        "parameters": store.parameters_json(decision.parameters),
+        "earmark": decision.earmark,
+        "explanation": decision.explanation,
+        "source_event_id": source,
+        "granted_at": datetime.now(UTC),
+        **values,
+    }
+    conn.execute(store.awards.insert().values(**row))
+    return award_id
+
+
 # ------------------------------------------------------------------------------------------------ storage
 
 
@@ -170,7 +195,7 @@ def test_migration_keeps_earlier_awards_justified_by_backfilling_their_recogniti
     decision = new_provincial_zone("OLD-1", [RecognitionFact(date(2022, 6, 30), P)], ParameterTable())
     assert isinstance(decision, AwardDecision)
     with transaction(engine) as conn:
-        store.grant(conn, decision, "evt-old")
+        legacy_grant(conn, decision, "evt-old")
 
     command.upgrade(config, "head")
     with transaction(engine) as conn:
@@ -443,4 +468,134 @@ def test_award_metrics_count_committed_grants_and_revocations_only(database_url:
         before[1] + 1_000_000,
         before[2] + 1,
     )
+    engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------- reinstatement
+
+
+def outbox_events(engine: Engine, subject: str, message: Any) -> list[Any]:
+    with reading(engine) as conn:
+        payloads = conn.execute(
+            select(store.outbox.c.payload).where(store.outbox.c.subject == subject).order_by(store.outbox.c.seq)
+        ).scalars()
+        return [message.FromString(p) for p in payloads]
+
+
+def test_a_ranking_pushed_again_after_a_withdrawal_reinstates_the_award_it_had(database_url: str) -> None:
+    engine = migrated(database_url)
+    metrics.count_on_commit(engine)
+    counters = (
+        metrics.AWARDS_GRANTED.labels("rank_advance"),
+        metrics.AWARDED_YUAN.labels("rank_advance"),
+        metrics.AWARDS_REVOKED.labels("rank_advance"),
+        metrics.REVOKED_YUAN.labels("rank_advance"),
+    )
+    before = [c._value.get() for c in counters]
+    book = Ledger(engine)
+    r2020, r2021 = (2020, N, {"RW-C23": 50, "B": 1}), (2021, N, {"RW-C23": 47, "B": 2})
+    without = (2021, N, {"B": 2})
+    book.publish_ranking(2020, N, r2020[2], rankings(r2020))
+    book.publish_ranking(2021, N, r2021[2], rankings(r2020, r2021), event_id="first")
+    [granted] = book.awards("granted")
+
+    book.publish_ranking(2021, N, without[2], rankings(r2020, without), replaced=True, dropped=["RW-C23"])
+    book.publish_ranking(2021, N, r2021[2], rankings(r2020, r2021), replaced=True, event_id="again")
+
+    [award] = book.awards()  # one row: the same award, granted again
+    assert (award.award_id, award.status, award.amount_yuan) == (granted.award_id, "granted", 1_000_000)
+    assert (award.basis, award.parameters, award.explanation) == (
+        granted.basis,
+        granted.parameters,
+        granted.explanation,
+    )
+    assert (award.granted_at, award.source_event_id) == (granted.granted_at, "first")  # its first grant
+    assert (award.revoked_at, award.revocation_reason, award.revoked_by) == (None, None, None)
+    with reading(engine) as conn:
+        history = store.histories(conn, [award.award_id])[award.award_id]
+        summary = store.summary_rows(conn, 2021)
+    assert [(h.status, h.reason, h.source) for h in history] == [
+        ("granted", None, "first"),
+        (
+            "revoked",
+            "ranking 2021 national republished: the facts no longer include its basis (2021:national)",
+            history[1].source,
+        ),
+        ("granted", "ranking 2021 national republished: its basis holds again", "again"),
+    ]
+    assert history[0].at == award.granted_at and history[0].at <= history[1].at <= history[2].at
+    grants = outbox_events(engine, ledger.AWARD_GRANTED, events_pb2.AwardGranted)
+    revocations = outbox_events(engine, ledger.AWARD_REVOKED, events_pb2.AwardRevoked)
+    assert [(e.award_id, e.amount_yuan, e.clause_number, e.reinstated) for e in grants] == [
+        (award.award_id, 1_000_000, 25, False),
+        (award.award_id, 1_000_000, 25, True),
+    ]
+    assert [e.award_id for e in revocations] == [award.award_id]
+    # Counted as a grant: granted minus revoked is what the ledger holds, as the summary says.
+    assert [c._value.get() - b for c, b in zip(counters, before, strict=True)] == [2, 2_000_000, 1, 1_000_000]
+    assert [(r.status, r.count, r.amount_yuan) for r in summary] == [("granted", 1, 1_000_000)]
+    engine.dispose()
+
+
+def test_a_reinstatement_never_makes_two_granted_awards_on_one_key(database_url: str) -> None:
+    engine = migrated(database_url)
+    decision = new_provincial_zone("GN-1", [RecognitionFact(date(2022, 6, 30), P)], ParameterTable())
+    assert isinstance(decision, AwardDecision)
+    with transaction(engine) as conn:
+        first = store.grant(conn, decision, "evt-1")
+        assert first is not None and store.revoke(conn, first, "basis gone", "evt-2")
+        second = store.grant(conn, decision, "evt-3")  # as the ledger did before reinstatements existed
+        assert second is not None
+        refused = store.reinstate(conn, first, "back", "evt-4")  # the key holds `second`
+        assert store.reinstate(conn, second, "back", "evt-5") is None  # not revoked
+        assert store.revoke(conn, second, "gone again", "evt-6")
+        back = store.reinstate(conn, first, "t: its basis holds again", "evt-7")
+
+    assert refused is None and back is not None and back.award_id == first
+    with reading(engine) as conn:
+        rows = conn.execute(select(store.awards).order_by(store.awards.c.seq)).all()
+        history = store.histories(conn, [first, second])
+    assert [(r.award_id, r.status, r.revocation_reason) for r in rows] == [
+        (first, "granted", None),
+        (second, "revoked", "gone again"),
+    ]
+    assert [(h.status, h.reason, h.source) for h in history[first]] == [
+        ("granted", None, "evt-1"),
+        ("revoked", "basis gone", "evt-2"),
+        ("granted", "t: its basis holds again", "evt-7"),
+    ]
+    assert [(h.status, h.source) for h in history[second]] == [("granted", "evt-3"), ("revoked", "evt-6")]
+    engine.dispose()
+
+
+def test_migration_backfills_the_history_of_every_award(database_url: str) -> None:
+    config = alembic_config("rewards", database_url)
+    command.upgrade(config, "rew0002")
+    engine = make_engine(database_url)
+    decision = new_provincial_zone("OLD-2", [RecognitionFact(date(2022, 6, 30), P)], ParameterTable())
+    other = new_provincial_zone("OLD-3", [RecognitionFact(date(2022, 7, 30), P)], ParameterTable())
+    assert isinstance(decision, AwardDecision) and isinstance(other, AwardDecision)
+    granted_at = datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)
+    revoked_at = granted_at + timedelta(days=30)
+    with transaction(engine) as conn:
+        kept = legacy_grant(conn, decision, "evt-a", granted_at=granted_at)
+        withdrawn = legacy_grant(
+            conn,
+            other,
+            "evt-b",
+            granted_at=granted_at,
+            status="revoked",
+            revoked_at=revoked_at,
+            revocation_reason="gone",
+            revoked_by="evt-c",
+        )
+
+    command.upgrade(config, "head")
+
+    with reading(engine) as conn:
+        history = store.histories(conn, [kept, withdrawn])
+    assert {k: [(h.status, h.at, h.reason, h.source) for h in v] for k, v in history.items()} == {
+        kept: [("granted", granted_at, None, "evt-a")],
+        withdrawn: [("granted", granted_at, None, "evt-b"), ("revoked", revoked_at, "gone", "evt-c")],
+    }
     engine.dispose()

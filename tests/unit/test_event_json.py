@@ -128,7 +128,11 @@ REST_MODEL: dict[str, Any] = {
     "talent.decision_recorded": schemas.TalentDecision,  # GET /v1/talent/decisions/{decision_id}
 }
 EVENT_ONLY = {"meta"}
-EVENT_ONLY_BY_TYPE = {"indicators.indicator_values_accepted": {"zone_codes", "years", "source"}}
+EVENT_ONLY_BY_TYPE = {
+    "indicators.indicator_values_accepted": {"zone_codes", "years", "source"},
+    # Whether this grant brings back a revoked award: the award's `history` in REST says it over time.
+    "rewards.award_granted": {"reinstated"},
+}
 
 
 def test_every_event_type_names_the_rest_representation_it_mirrors() -> None:
@@ -171,7 +175,17 @@ def test_a_granted_award_reads_as_get_awards_writes_it() -> None:
 
     assert data["beneficiary"] == {"kind": "zone", "code": "LYG-HTZ"}
     assert data["clause"] == {"id": 25, "label": "（二十五）", "url": "/v1/policy/clauses/25"}
-    assert unlike_rest({k: v for k, v in data.items() if k != "meta"}, award_json(award)) == []
+    assert data["reinstated"] is False  # a first grant: every field is written, defaults too
+    assert unlike_rest({k: v for k, v in data.items() if k not in ("meta", "reinstated")}, award_json(award)) == []
+
+
+def test_a_reinstated_award_is_announced_as_granted_with_reinstated_true() -> None:
+    event = events_pb2.AwardGranted(award_id="aw-1", rule="rank_advance", clause_number=25, reinstated=True)
+
+    data = event_json("gaoxin.rewards.award_granted.v1", event.SerializeToString())
+
+    assert (data["award_id"], data["reinstated"]) == ("aw-1", True)
+    assert list(data)[-1] == "reinstated"  # after the fields a first grant has, in the message's order
 
 
 def test_a_revoked_award_reads_as_get_awards_writes_it() -> None:

@@ -60,6 +60,10 @@ def award_json(award: pb.Award) -> dict[str, Any]:
         "granted_at": iso_time(award.granted_at),
         "revoked_at": iso_time(award.revoked_at) if award.HasField("revoked_at") else None,
         "revocation_reason": award.revocation_reason or None,
+        "history": [
+            {"status": _STATUS[change.status], "at": iso_time(change.at), "reason": change.reason or None}
+            for change in award.history
+        ],
     }
 
 
@@ -103,6 +107,9 @@ async def list_awards(
     beneficiary_code: str | None = None,
     rule: str | None = None,
     status: Literal["granted", "revoked"] | None = None,
+    beneficiary_kind: Annotated[
+        Literal["zone", "county", "project"] | None, Query(description="awards of zones, of counties or of projects")
+    ] = None,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
     reply = await backend.call(
@@ -112,10 +119,11 @@ async def list_awards(
             beneficiary_code=beneficiary_code or "",
             rule=rule or "",
             status=_STATUS_FILTER[status] if status else pb.AWARD_STATUS_UNSPECIFIED,
+            beneficiary_kind=beneficiary_kind or "",
             page_size=min(page_size, 1000),
             page_token=paging.after,
         ),
-        {**PAGING_QUERY, **query_fields("year", "beneficiary_code", "rule", "status")},
+        {**PAGING_QUERY, **query_fields("year", "beneficiary_code", "rule", "status", "beneficiary_kind")},
     )
     return {"items": [award_json(a) for a in reply.awards], "next_page_token": paging.next_token(reply.next_page_token)}
 
@@ -216,9 +224,15 @@ async def simulate_awards(body: SimulationIn, backend: Backend, caller: Reader) 
     )
     reply = await backend.call(backend.rewards.SimulateAwards, request)
     return {
-        # An award the ledger holds comes back as the ledger's, with its id; one it would grant has none.
+        # An award the ledger holds comes back as the ledger's, with its id: granted (already granted), or revoked
+        # (the push would reinstate it as it was); one it would grant has none.
         "awards": [
-            {**decision_json(a), "already_granted": bool(a.award_id), "award_id": a.award_id or None}
+            {
+                **decision_json(a),
+                "already_granted": a.status == pb.AWARD_STATUS_GRANTED,
+                "reinstated": a.status == pb.AWARD_STATUS_REVOKED,
+                "award_id": a.award_id or None,
+            }
             for a in reply.awards
         ],
         "refusals": [refusal_json(r) for r in reply.refusals],

@@ -50,7 +50,8 @@ def detail_json(detail: pb.TalentProjectDetail) -> dict[str, Any]:
         "The zone must be registered. The award is investment × `talent_project.rate`, rounded to whole yuan half "
         "up; until a rate is in force on the recruitment date the project has no award and `refusals` says why. "
         "The same `project_code` with other facts corrects the project: an award whose basis changed is revoked "
-        "and granted again."
+        "and the corrected facts granted anew; corrected back, the first award is reinstated as it was (same "
+        "`award_id`, amount and rate version)."
     ),
 )
 async def record_talent_project(

@@ -352,6 +352,7 @@ class AwardGranted(_message.Message):
     YEAR_FIELD_NUMBER: _builtins.int
     AMOUNT_YUAN_FIELD_NUMBER: _builtins.int
     CLAUSE_NUMBER_FIELD_NUMBER: _builtins.int
+    REINSTATED_FIELD_NUMBER: _builtins.int
     award_id: _builtins.str
     rule: _builtins.str
     beneficiary_kind: _builtins.str
@@ -359,6 +360,10 @@ class AwardGranted(_message.Message):
     year: _builtins.int
     amount_yuan: _builtins.int
     clause_number: _builtins.int
+    reinstated: _builtins.bool
+    """true: an award revoked earlier is granted again as it was (same award_id, amount and parameter versions),
+    its basis holding again; false: a first grant.
+    """
     @_builtins.property
     def meta(self) -> Global___EventMeta: ...
     def __init__(
@@ -372,10 +377,11 @@ class AwardGranted(_message.Message):
         year: _builtins.int = ...,
         amount_yuan: _builtins.int = ...,
         clause_number: _builtins.int = ...,
+        reinstated: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "beneficiary_code", b"beneficiary_code", "beneficiary_kind", b"beneficiary_kind", "clause_number", b"clause_number", "meta", b"meta", "rule", b"rule", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "beneficiary_code", b"beneficiary_code", "beneficiary_kind", b"beneficiary_kind", "clause_number", b"clause_number", "meta", b"meta", "reinstated", b"reinstated", "rule", b"rule", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

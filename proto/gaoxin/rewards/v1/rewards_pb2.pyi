@@ -133,6 +133,35 @@ class ParameterUse(_message.Message):
 Global___ParameterUse: _TypeAlias = ParameterUse  # noqa: Y015
 
 @_typing.final
+class AwardStatusChange(_message.Message):
+    """One change of an award's status: granted (first, or reinstated when its basis holds again) or revoked."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    status: Global___AwardStatus.ValueType
+    reason: _builtins.str
+    """Why: a revocation's reason; a reinstatement's ("<what changed>: its basis holds again"); "" for the first grant."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        status: Global___AwardStatus.ValueType = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AwardStatusChange: _TypeAlias = AwardStatusChange  # noqa: Y015
+
+@_typing.final
 class Award(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -171,6 +200,7 @@ class Award(_message.Message):
     REVOCATION_REASON_FIELD_NUMBER: _builtins.int
     EXPLANATION_FIELD_NUMBER: _builtins.int
     BASIS_KEY_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
     award_id: _builtins.str
     """"" for a simulated award"""
     rule: _builtins.str
@@ -180,6 +210,7 @@ class Award(_message.Message):
     earmark: _builtins.str
     """e.g. "service_capacity_building" (用于园区服务能力建设支出)"""
     revocation_reason: _builtins.str
+    """of its current revocation: "" while it is granted"""
     explanation: _builtins.str
     basis_key: _builtins.str
     """with rule and beneficiary, the key that admits one granted award"""
@@ -194,9 +225,17 @@ class Award(_message.Message):
     @_builtins.property
     def parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParameterUse]: ...
     @_builtins.property
-    def granted_at(self) -> _timestamp_pb2.Timestamp: ...
+    def granted_at(self) -> _timestamp_pb2.Timestamp:
+        """when it was first granted (a reinstatement is in `history`)"""
+
     @_builtins.property
-    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def revoked_at(self) -> _timestamp_pb2.Timestamp:
+        """of its current revocation: unset while it is granted"""
+
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___AwardStatusChange]:
+        """Every change of its status, oldest first (ListAwards, GetAward, TalentProjectDetail; empty in a simulation)."""
+
     def __init__(
         self,
         *,
@@ -215,10 +254,11 @@ class Award(_message.Message):
         revocation_reason: _builtins.str = ...,
         explanation: _builtins.str = ...,
         basis_key: _builtins.str = ...,
+        history: _abc.Iterable[Global___AwardStatusChange] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["beneficiary", b"beneficiary", "clause", b"clause", "granted_at", b"granted_at", "revoked_at", b"revoked_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "basis", b"basis", "basis_key", b"basis_key", "beneficiary", b"beneficiary", "clause", b"clause", "earmark", b"earmark", "explanation", b"explanation", "granted_at", b"granted_at", "parameters", b"parameters", "revocation_reason", b"revocation_reason", "revoked_at", b"revoked_at", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_yuan", b"amount_yuan", "award_id", b"award_id", "basis", b"basis", "basis_key", b"basis_key", "beneficiary", b"beneficiary", "clause", b"clause", "earmark", b"earmark", "explanation", b"explanation", "granted_at", b"granted_at", "history", b"history", "parameters", b"parameters", "revocation_reason", b"revocation_reason", "revoked_at", b"revoked_at", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -274,6 +314,7 @@ class ListAwardsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    BENEFICIARY_KIND_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     """0: any"""
     beneficiary_code: _builtins.str
@@ -282,6 +323,8 @@ class ListAwardsRequest(_message.Message):
     page_token: _builtins.str
     status: Global___AwardStatus.ValueType
     """UNSPECIFIED: any"""
+    beneficiary_kind: _builtins.str
+    """"zone" | "county" | "project"; "": any (anything else: INVALID_ARGUMENT)"""
     def __init__(
         self,
         *,
@@ -291,10 +334,11 @@ class ListAwardsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         status: Global___AwardStatus.ValueType = ...,
+        beneficiary_kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["beneficiary_code", b"beneficiary_code", "page_size", b"page_size", "page_token", b"page_token", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beneficiary_code", b"beneficiary_code", "beneficiary_kind", b"beneficiary_kind", "page_size", b"page_size", "page_token", b"page_token", "rule", b"rule", "status", b"status", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -732,8 +776,10 @@ class SimulateAwardsResponse(_message.Message):
     @_builtins.property
     def awards(self) -> _containers.RepeatedCompositeFieldContainer[Global___Award]:
         """Every award the rules give the beneficiaries concerned. One the ledger already holds (same rule,
-        beneficiary, basis key and basis) is the ledger's award: award_id set, status GRANTED. One it would grant
-        has award_id "" and status UNSPECIFIED. With RECORDED_FACTS_IGNORE every award is of the second kind.
+        beneficiary, basis key and basis) is the ledger's award: award_id set, status GRANTED. One the ledger holds
+        revoked and would reinstate (its basis holds again) is the ledger's award as it holds it now: award_id set,
+        status REVOKED, its amount and parameter versions those it will be granted again with. One it would grant
+        has award_id "" and status UNSPECIFIED. With RECORDED_FACTS_IGNORE every award is of the last kind.
         """
 
     @_builtins.property
