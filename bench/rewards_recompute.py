@@ -86,6 +86,7 @@ def reconcile(engine: Engine) -> tuple[int, int]:
 
 def empty_ledger(engine: Engine) -> None:
     with transaction(engine) as conn:
+        conn.execute(delete(store.award_history))  # first: each entry refers to its award
         conn.execute(delete(store.awards))
         conn.execute(delete(store.outbox))
 
