@@ -116,17 +116,12 @@ def setup(api: httpx.Client) -> None:
 
 def corrections(api: httpx.Client, samples: int, warmup: int) -> tuple[list[float], list[float], list[float]]:
     grants, revocations, puts = [], [], []
-    seen: set[str] = set()
     path = f"/v1/evaluations/{YEAR}/rankings/national"
 
-    def award_appeared() -> bool:
-        ids = granted_ids(api, SUBJECT, YEAR)
-        fresh = bool(ids - seen)
-        seen.update(ids)
-        return fresh
-
     for i in range(warmup + samples):
-        granted = timed_put(api, path, correction_body(True), award_appeared)
+        # The subject's award comes back with the same basis each time: the ledger reinstates the award it revoked
+        # (same id), so "visible" is "granted again", waited for after the revocation below was seen.
+        granted = timed_put(api, path, correction_body(True), lambda: bool(granted_ids(api, SUBJECT, YEAR)))
         revoked = timed_put(api, path, correction_body(False), lambda: not granted_ids(api, SUBJECT, YEAR))
         if i >= warmup:
             grants.append(granted[0])
