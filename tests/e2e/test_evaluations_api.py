@@ -193,10 +193,11 @@ def test_bad_ranking_lists_malformed_rows_and_the_registers_findings_in_one_answ
         {"zone_code": national, "rank": 3},
     ]
 
-    reply = api.put(f"/v1/evaluations/{year}/rankings/national", json={"ranks": ranks})
+    reply = api.put(f"/v1/evaluations/{year}/rankings/national", json={"ranks": ranks, "field_size": -1})
 
     assert reply.status_code == 422
     assert [(e["location"], e["message"]) for e in reply.json()["errors"]] == [
+        (["body", "field_size"], "must not be negative (0 or absent: the largest rank)"),
         (["body", "ranks", 0, "rank"], "Input should be a valid integer"),
         (["body", "ranks", 1, "rank"], "must be a positive integer"),
         (["body", "ranks", 2, "zone_code"], "unknown zone 'GHOST-Z'"),

@@ -97,7 +97,7 @@ async def put_ranking(
             year=year,
             level=level_to_pb(ZoneLevel(level)),
             ranks=rows.messages,
-            field_size=0 if rows.check_only else body.field_size or 0,
+            field_size=body.field_size or 0,
             validate_only=rows.check_only,
             row_indexes=rows.indexes,
         )
