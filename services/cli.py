@@ -211,7 +211,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from services import demo
 
-    url = args.url or f"http://127.0.0.1:{_settings(args).gateway_port}"
+    settings = _settings(args)
+    url = args.url or f"http://{settings.local_address(settings.gateway_port)}"
     try:
         counts = demo.load(url, args.key)
     except httpx.HTTPError as exc:
@@ -327,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser(
         "demo", help="load the demo data into a running gateway, now, whether or not it was loaded before"
     )
-    demo.add_argument("--url", help="the gateway (default: http://127.0.0.1:$GAOXIN_GATEWAY_PORT)")
+    demo.add_argument(
+        "--url", help="the gateway (default: http://$GAOXIN_HOST:$GAOXIN_GATEWAY_PORT, 127.0.0.1 for 0.0.0.0)"
+    )
     demo.add_argument("--key", required=True)
     demo.set_defaults(func=cmd_demo)
 

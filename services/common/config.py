@@ -217,7 +217,17 @@ class Settings(BaseSettings):
 
     def grpc_addr(self, service: ServiceName) -> str:
         addr: str | None = getattr(self, f"{service}_addr")
-        return addr or f"127.0.0.1:{self.grpc_port(service)}"
+        return addr or self.local_address(self.grpc_port(service))
+
+    @property
+    def local_host(self) -> str:
+        """Where a client on this machine reaches a server bound to `host`: the loopback address for the wildcard
+        addresses (0.0.0.0, ::), else that host (a server bound to 10.0.0.5 alone is not on 127.0.0.1)."""
+        return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+
+    def local_address(self, port: int) -> str:
+        """`local_host:port`, an IPv6 address in brackets."""
+        return f"[{self.local_host}]:{port}" if ":" in self.local_host else f"{self.local_host}:{port}"
 
 
 def describe_settings_error(exc: ValidationError) -> str:

@@ -65,7 +65,12 @@ class ServiceProcess:
         configure(self.name, self.settings.log_level)
         record_build_info(self.name)
         serve_metrics(self.settings.metrics_port(self.name), self.settings.host)
-        address = f"{self.settings.host}:{self.settings.grpc_port(self.name)}"
+        host = self.settings.host
+        address = (
+            f"[{host}]:{self.settings.grpc_port(self.name)}"
+            if ":" in host
+            else f"{host}:{self.settings.grpc_port(self.name)}"
+        )
         server, health, _ = await build_server(self.register, self.grpc_service_names, address)
         await server.start()
         stop = stop or _stop_on_signals()

@@ -116,3 +116,23 @@ def test_ctrl_c_at_a_terminal_stops_the_gateway_first_with_its_drain(tmp_path: P
     assert set(served_while_draining) == {(503, "shutting_down", 200)}, served_while_draining
     assert status == 0, up.lines
     assert processes_of(settings.data_dir) == {}
+
+
+def test_gaoxin_up_on_another_interface_than_loopback_polls_and_prints_that_interface(tmp_path: Path) -> None:
+    """GAOXIN_HOST=127.0.0.2 (as an interface address would be): the services bind there and only there, and the
+    start, the services' calls to each other and the banner use it, not 127.0.0.1."""
+    settings = isolated_settings(tmp_path / "data", host="127.0.0.2")
+    up = GaoxinUp(environment(settings))
+    try:
+        up.wait_for("Ctrl-C stops everything")
+        url = f"http://127.0.0.2:{settings.gateway_port}"
+
+        assert any(f"Gateway   {url}" in line for line in up.lines), up.lines
+        assert ready(url)
+        assert not ready(f"http://127.0.0.1:{settings.gateway_port}")
+        admin = next(line.split()[-1] for line in up.lines if line.strip().startswith("Admin key"))
+        reply = httpx.get(f"{url}/v1/policy/clauses/5", headers={"Authorization": f"Bearer {admin}"}, timeout=5)
+        assert reply.status_code == 200, reply.text
+        assert up.stop() == 0
+    finally:
+        kill_all(processes_of(settings.data_dir))
