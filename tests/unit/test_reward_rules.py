@@ -41,6 +41,7 @@ def test_recognised_the_day_the_policy_took_effect_earns_one_million() -> None:
     assert (decision.amount_yuan, decision.year, decision.clause) == (1_000_000, 2021, 25)
     assert decision.basis == {"zone_code": "Z", "level": "provincial", "recognized_on": "2021-04-12"}
     assert decision.earmark == "service_capacity_building"
+    assert decision.explanation.endswith("新认定的省级高新区, ¥1,000,000, 用于园区服务能力建设支出.")
     assert {p.name for p in decision.parameters} == {
         "policy.effective_from",
         "new_provincial_zone.amount_yuan",

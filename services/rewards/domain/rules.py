@@ -114,6 +114,18 @@ class NoAward(NamedTuple):
 Outcome = AwardDecision | NoAward
 
 
+# The words of clause 二十五 for each earmark the `zone_reward.earmark` parameter may name: both zone rewards
+# ("…分别给予 100 万元、50 万元奖励，用于园区服务能力建设支出") are earmarked, and their explanations say so.
+EARMARK_WORDS = {"service_capacity_building": "用于园区服务能力建设支出"}
+
+
+def _earmarked(earmark: ParameterVersion | None) -> str:
+    """", 用于园区服务能力建设支出" for the policy's earmark, the token itself for another, "" for none."""
+    if earmark is None:
+        return ""
+    return f", {EARMARK_WORDS.get(str(earmark.value), f'earmarked {earmark.value}')}"
+
+
 def _yuan(amount: int) -> str:
     return f"¥{amount:,}"
 
@@ -166,7 +178,8 @@ def new_provincial_zone(zone_code: str, history: Sequence[RecognitionFact], para
         earmark=str(earmark.value) if earmark else "",
         explanation=(
             f"Zone {zone_code} was first recognised as a provincial-level zone on {on.isoformat()}, on or after "
-            f"the policy took effect ({effective.value}): 新认定的省级高新区, {_yuan(amount.integer())}."
+            f"the policy took effect ({effective.value}): 新认定的省级高新区, {_yuan(amount.integer())}"
+            f"{_earmarked(earmark)}."
         ),
     )
 
@@ -296,7 +309,7 @@ def _rank_outcome(
         explanation=(
             f"Zone {zone_code} ranked {rank} in the {year} {level.value} ranking, {advance} places better than "
             f"its historical best of {best_rank} ({best_year}); 前进 {terms.min_places} 位以上 includes "
-            f"{terms.min_places}: {ZONE_NAMES[level]} {_yuan(amount.integer())}, 用于园区服务能力建设支出."
+            f"{terms.min_places}: {ZONE_NAMES[level]} {_yuan(amount.integer())}{_earmarked(earmark)}."
         ),
     )
 
