@@ -120,7 +120,7 @@ EARMARK_WORDS = {"service_capacity_building": "用于园区服务能力建设支
 
 
 def _earmarked(earmark: ParameterVersion | None) -> str:
-    """", 用于园区服务能力建设支出" for the policy's earmark, the token itself for another, "" for none."""
+    """The words after an amount: the policy's for its earmark (用于园区服务能力建设支出), the token for another."""
     if earmark is None:
         return ""
     return f", {EARMARK_WORDS.get(str(earmark.value), f'earmarked {earmark.value}')}"
