@@ -27,7 +27,7 @@ from typing import IO, Any
 import httpx
 from pydantic import SecretStr
 
-from services.common.config import ALL_SERVICES, DOMAIN_SERVICES, Settings
+from services.common.config import ALL_SERVICES, DOMAIN_SERVICES, MIN_PSEUDONYM_KEY_LENGTH, Settings
 from services.common.db import make_engine, reading
 from services.common.migrate import upgrade
 from services.common.runtime import PRIVATE_UMASK
@@ -248,6 +248,16 @@ class NatsServer:
         self.process = None
 
 
+def pseudonym_key_file_problem(path: Path, key: str) -> None:
+    """ValueError when the data dir's pseudonym key is too short to keep pseudonyms from being guessed (an empty
+    file is not a key: a new one is generated)."""
+    if key and len(key) < MIN_PSEUDONYM_KEY_LENGTH:
+        raise ValueError(
+            f"{path} holds a talent pseudonym key of {len(key)} characters; it needs at least "
+            f"{MIN_PSEUDONYM_KEY_LENGTH}: delete the file to have one generated, or set GAOXIN_TALENT_PSEUDONYM_KEY"
+        )
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -303,8 +313,12 @@ class Platform:
         if self.settings.talent_pseudonym_key is not None:
             return ""
         path = self.data_dir / PSEUDONYM_KEY_FILE
-        if path.exists():
-            return path.read_text().strip()
+        key = path.read_text().strip() if path.exists() else ""
+        if key:
+            pseudonym_key_file_problem(path, key)  # checked before the start too (check_can_start)
+            path.chmod(0o600)  # whoever widened it: the key is what keeps pseudonyms from being confirmed
+            return key
+        # Absent, or emptied (a failed copy, a truncated restore): a key of its own, never the code's.
         key = secrets.token_urlsafe(48)
         path.write_text(key + "\n")
         path.chmod(0o600)
@@ -363,6 +377,9 @@ class Platform:
         if problems := self.port_problems():
             raise PortsInUse(describe_port_problems(problems))
         self.settings.pseudonym_key()  # raises ValueError naming GAOXIN_TALENT_PSEUDONYM_KEY in production
+        path = self.data_dir / PSEUDONYM_KEY_FILE
+        if self.settings.talent_pseudonym_key is None and path.exists():
+            pseudonym_key_file_problem(path, path.read_text().strip())
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS, cancel: threading.Event | None = None) -> None:
         """Everything, in order, until the platform is ready; StartCancelled as soon as `cancel` is set (what was

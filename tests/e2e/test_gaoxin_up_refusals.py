@@ -4,13 +4,14 @@ it waits for is its own processes', not whatever answers on its ports."""
 
 from __future__ import annotations
 
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from services.common.config import Settings
-from services.platform import Platform, isolated_settings
+from services.common.config import DEVELOPMENT_PSEUDONYM_KEY, Settings
+from services.platform import PSEUDONYM_KEY_FILE, Platform, isolated_settings
 from tests.e2e.gaoxin_up import GAOXIN, environment, kill_all, processes_of
 
 
@@ -110,3 +111,33 @@ def test_production_without_a_pseudonym_key_is_refused_before_anything_starts(tm
     [line] = done.stderr.splitlines()
     assert line.startswith("gaoxin: production needs its own GAOXIN_TALENT_PSEUDONYM_KEY of at least 32 characters")
     assert not (tmp_path / "data").exists()
+
+
+def test_a_data_dirs_pseudonym_key_too_short_to_be_a_key_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / PSEUDONYM_KEY_FILE).write_text("abc\n")
+
+    done = gaoxin_up(environment(isolated_settings(data_dir)))
+
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line == (
+        f"gaoxin: {data_dir / PSEUDONYM_KEY_FILE} holds a talent pseudonym key of 3 characters; it needs at least 32: "
+        "delete the file to have one generated, or set GAOXIN_TALENT_PSEUDONYM_KEY"
+    )
+    assert sorted(p.name for p in data_dir.iterdir()) == [PSEUDONYM_KEY_FILE]  # nothing else created
+
+
+def test_an_emptied_pseudonym_key_file_gets_a_key_of_its_own_not_the_codes_development_key(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path / "data")
+    key_file = settings.data_dir / PSEUDONYM_KEY_FILE
+    settings.data_dir.mkdir()
+    key_file.write_text("")
+    key_file.chmod(0o644)
+
+    with Platform(settings) as running:
+        assert running.pseudonym_key == key_file.read_text().strip()
+    assert len(key_file.read_text().strip()) >= 32
+    assert key_file.read_text().strip() != DEVELOPMENT_PSEUDONYM_KEY
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
