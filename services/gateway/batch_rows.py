@@ -2,9 +2,10 @@
 
 FastAPI validates a body as a whole: a row missing a field would be reported alone, and the service's own checks
 of the other rows (unknown zones, duplicates, check characters) only in a second round. A batch route instead
-declares its list as `list[Any]` (documented with the row schema, `schemas.self_contained_schema`), parses the rows
-here, sends the well-formed ones with their indexes in the batch, and asks the service to check only
-(`validate_only`) when some were malformed; `problem` then merges both findings in row order.
+takes its body unvalidated (documented with the model's schema, `schemas.documented_body`; the list a `list[Any]`
+of rows documented with their model, `schemas.rows_schema`), checks the envelope and each row here, sends the
+well-formed rows with their indexes in the batch, and asks the service to check only (`validate_only`) when
+anything was malformed; `problem` then merges both findings in row order.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.problems import Problem, validation_message, validation_problem
+from services.gateway.wire import sent_media_type
 
 Row = TypeVar("Row", bound=BaseModel)
+Envelope = TypeVar("Envelope", bound=BaseModel)
 Message = TypeVar("Message")
 
 
@@ -47,6 +50,34 @@ class BatchRows(Generic[Message]):
             parsed.messages.append(to_message(valid))
             parsed.indexes.append(index)
         return parsed
+
+    @classmethod
+    def from_body(
+        cls,
+        body: Any,
+        envelope: type[Envelope],
+        name: str,
+        model: type[Row],
+        to_message: Callable[[Row], Message],
+        content_type: str,
+    ) -> tuple[Envelope | None, BatchRows[Message]]:
+        """The body as `envelope` (its list `name` as given, `list[Any]`), or None when the envelope itself is wrong
+        (an unknown member, another field's type, the list too long); and the list's rows, each parsed whatever the
+        envelope's own errors, which come first in `errors`: one answer names every problem of the body."""
+        if isinstance(body, bytes):
+            # FastAPI parses only JSON media types; any other body reaches an `Any` parameter as bytes.
+            sent = sent_media_type(content_type)
+            raise Problem(415, f"send the body as application/json (the request has {sent})", "unsupported_media_type")
+        checked: Envelope | None = None
+        errors: list[dict[str, Any]] = []
+        try:
+            checked = envelope.model_validate(body)
+        except ValidationError as exc:
+            errors = [{"location": ["body", *e["loc"]], "message": validation_message(e)} for e in exc.errors()]
+        listed = body.get(name) if isinstance(body, dict) else None
+        parsed = cls.parse(name, listed if isinstance(listed, list) else [], model, to_message)
+        parsed.errors = errors + parsed.errors
+        return checked, parsed
 
     @property
     def check_only(self) -> bool:

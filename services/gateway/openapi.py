@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from services.gateway import idempotency
 from services.gateway.deps import authenticate_any
 from services.gateway.problems import PROBLEM_JSON, TITLES
-from services.gateway.schemas import ROW_MODELS
+from services.gateway.schemas import DOCUMENTED_BODIES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -177,10 +177,13 @@ def install(app: FastAPI) -> None:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Problem"] = PROBLEM_SCHEMA
-        for model in ROW_MODELS:
-            row = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(row.pop("$defs", {}))
-            components[model.__name__] = row
+        for body in DOCUMENTED_BODIES:
+            for model in (body.model, body.row_model):
+                documented = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(documented.pop("$defs", {}))
+                components[model.__name__] = documented
+            rows = components[body.model.__name__]["properties"][body.rows_field]
+            rows |= {"items": {"$ref": f"#/components/schemas/{body.row_model.__name__}"}, "minItems": 1}
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         schema["components"]["headers"] = HEADERS

@@ -40,7 +40,7 @@ DETAILS_ZH = {
     "key_in_query": "API 密钥只能放在 Authorization 请求头中，不得出现在 URL 中",
     "rate_limited": "该 API 密钥的请求配额已用完，请稍后重试",
     "validation_failed": "请求内容有字段无效，详见 errors",
-    "malformed_body": "请求体不是有效的 JSON",
+    "malformed_body": "请求体无法读取",  # not JSON, empty, not UTF-8, too deep, a member named twice: the detail says
     "body_too_large": "请求体超过大小上限",
     "not_found": "请求的资源不存在",
     "method_not_allowed": "该路径不支持此请求方法",
@@ -105,6 +105,8 @@ DATE_ERROR_TYPES = frozenset({"date_type", "date_parsing", "date_from_datetime_p
 def validation_message(error: Mapping[str, Any]) -> str:
     """A pydantic error's message as the API words it: without pydantic's "Value error, " prefix (our validators
     raise ValueError with the whole message), and every malformed date said the same way."""
+    if error.get("type") == "model_type":  # "Input should be a valid dictionary or instance of EnterpriseIn"
+        return "must be an object"
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     if error.get("type") in DATE_ERROR_TYPES and not message.startswith("must be a date"):
         return f"must be a date written YYYY-MM-DD ({message[0].lower() + message[1:] if message else 'invalid'})"

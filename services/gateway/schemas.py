@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -224,20 +225,28 @@ class EnterpriseIn(Strict):
     hitech_certificate: CertificateIn | None = None
 
 
-# Models of batch rows that routes validate one by one (services/gateway/batch_rows.py): their bodies declare the
-# list as `list[Any]`, so FastAPI does not see these models; openapi.install adds them to the components.
-ROW_MODELS: list[type[BaseModel]] = []
+@dataclass(frozen=True)
+class DocumentedBody:
+    """A JSON body a route takes unvalidated (its parameter is `Any`) and checks itself, envelope and rows apart
+    (services/gateway/batch_rows.py): openapi.install adds `model` to the components, its list `rows_field`
+    documented as non-empty `row_model` rows (the model declares it `list[Any]`), and `row_model` beside it."""
+
+    model: type[BaseModel]
+    rows_field: str
+    row_model: type[BaseModel]
 
 
-def rows_schema(model: type[BaseModel], max_items: int) -> dict[str, Any]:
-    """The JSON schema of a non-empty list of `model` rows, the model kept as a named component."""
-    ROW_MODELS.append(model)
-    return {
-        "type": "array",
-        "items": {"$ref": f"#/components/schemas/{model.__name__}"},
-        "minItems": 1,
-        "maxItems": max_items,
-    }
+DOCUMENTED_BODIES: list[DocumentedBody] = []
+
+
+def documented_body(
+    model: type[BaseModel], rows_field: str, row_model: type[BaseModel], description: str
+) -> dict[str, Any]:
+    """The `openapi_extra` of a route taking `model` as its body without FastAPI validating it."""
+    DOCUMENTED_BODIES.append(DocumentedBody(model, rows_field, row_model))
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "description": description, "content": content}}
 
 
 MAX_BATCH_ENTERPRISES = 10_000
@@ -247,10 +256,7 @@ class EnterpriseBatchIn(Strict):
     # Each row is validated by the route (as an EnterpriseIn), not here: a malformed row must not hide the problems
     # of the others, which only the register can find (unknown zone, duplicate, check characters). The schema
     # still documents the rows.
-    enterprises: Annotated[
-        list[Any],
-        WithJsonSchema(rows_schema(EnterpriseIn, MAX_BATCH_ENTERPRISES)),
-    ] = Field(min_length=1, max_length=MAX_BATCH_ENTERPRISES)
+    enterprises: list[Any] = Field(min_length=1, max_length=MAX_BATCH_ENTERPRISES)
 
 
 class EnterpriseBatchResult(BaseModel):
@@ -386,10 +392,7 @@ MAX_RANKS = 5_000
 
 class RankingIn(Strict):
     # Rows validated by the route (as RankIn), as for EnterpriseBatchIn: every bad row in one answer.
-    ranks: Annotated[
-        list[Any],
-        WithJsonSchema(rows_schema(RankIn, MAX_RANKS)),
-    ] = Field(max_length=MAX_RANKS)
+    ranks: list[Any] = Field(max_length=MAX_RANKS, json_schema_extra={"minItems": 1})
     field_size: StrictInt | None = Field(
         None,
         ge=-(2**31),

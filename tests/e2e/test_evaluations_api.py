@@ -210,6 +210,27 @@ def test_bad_ranking_lists_malformed_rows_and_the_registers_findings_in_one_answ
     assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
 
 
+def test_a_wrong_envelope_does_not_hide_the_rows_problems(api: httpx.Client) -> None:
+    national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
+    [year] = history_years(1)
+    body = {
+        "bogus": 1,
+        "field_size": "x",
+        "ranks": [{"zone_code": national, "rank": 1}, {"zone_code": "GHOST-Z", "rank": 2}, "no"],
+    }
+
+    reply = api.put(f"/v1/evaluations/{year}/rankings/national", json=body)
+
+    assert reply.status_code == 422
+    assert [(e["location"], e["message"]) for e in reply.json()["errors"]] == [
+        (["body", "field_size"], "Input should be a valid integer"),
+        (["body", "bogus"], "Extra inputs are not permitted"),
+        (["body", "ranks", 1, "zone_code"], "unknown zone 'GHOST-Z'"),
+        (["body", "ranks", 2], "must be an object"),
+    ]
+    assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
+
+
 def test_ranking_of_a_year_not_ended_in_china_is_422_stores_nothing_and_pays_nothing(
     api: httpx.Client, platform: Platform
 ) -> None:

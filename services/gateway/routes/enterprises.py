@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
@@ -14,7 +14,13 @@ from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.json_route import StrictJsonRoute
 from services.gateway.problems import Problem
-from services.gateway.schemas import Enterprise, EnterpriseBatchIn, EnterpriseBatchResult, EnterpriseIn
+from services.gateway.schemas import (
+    Enterprise,
+    EnterpriseBatchIn,
+    EnterpriseBatchResult,
+    EnterpriseIn,
+    documented_body,
+)
 from services.gateway.wire import iso_date
 
 router = APIRouter(prefix="/v1", tags=["enterprises"], route_class=StrictJsonRoute)
@@ -51,11 +57,21 @@ def enterprise_json(enterprise: pb.Enterprise) -> dict[str, Any]:
         "stay answerable)."
     ),
     responses={422: {"description": "invalid rows, each listed; nothing was stored"}},
+    openapi_extra=documented_body(
+        EnterpriseBatchIn, "enterprises", EnterpriseIn, "up to 10,000 enterprises, stored all or nothing"
+    ),
 )
 async def post_enterprises(
-    body: EnterpriseBatchIn, request: Request, backend: Backend, caller: Writer, idempotency_key: IdempotencyKey = None
+    body: Annotated[Any, Body()],
+    request: Request,
+    backend: Backend,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    rows = BatchRows.parse("enterprises", body.enterprises, EnterpriseIn, enterprise_message)
+    content_type = request.headers.get("content-type", "")
+    _, rows = BatchRows.from_body(
+        body, EnterpriseBatchIn, "enterprises", EnterpriseIn, enterprise_message, content_type
+    )
 
     async def produce() -> Response:
         message = pb.UpsertEnterprisesRequest(

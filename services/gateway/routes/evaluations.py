@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import JSONResponse
 from gaoxin.indicators.v1 import indicators_pb2 as pb
 
@@ -26,6 +26,7 @@ from services.gateway.schemas import (
     RankingIn,
     RankingPublished,
     ZoneCode,
+    documented_body,
 )
 from services.gateway.wire import clause_json, iso_time, level_name, or_none
 
@@ -80,24 +81,34 @@ def ranking_json(ranking: pb.Ranking) -> dict[str, Any]:
         "ranking or was identical to it (then nothing changes and no event is published); the event lists zones "
         "dropped by a replacement. Every answer cites clause 二十五."
     ),
+    openapi_extra=documented_body(
+        RankingIn, "ranks", RankIn, "the official ranking: every rank of this year and level"
+    ),
 )
 async def put_ranking(
     year: YearPath,
     level: LevelPath,
-    body: RankingIn,
+    body: Annotated[Any, Body()],
     request: Request,
     backend: Backend,
     caller: Writer,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    rows = BatchRows.parse("ranks", body.ranks, RankIn, lambda r: pb.RankEntry(zone_code=r.zone_code, rank=r.rank))
+    ranking, rows = BatchRows.from_body(
+        body,
+        RankingIn,
+        "ranks",
+        RankIn,
+        lambda r: pb.RankEntry(zone_code=r.zone_code, rank=r.rank),
+        request.headers.get("content-type", ""),
+    )
 
     async def produce() -> Response:
         message = pb.PutRankingRequest(
             year=year,
             level=level_to_pb(ZoneLevel(level)),
             ranks=rows.messages,
-            field_size=body.field_size or 0,
+            field_size=(ranking.field_size or 0) if ranking is not None else 0,
             validate_only=rows.check_only,
             row_indexes=rows.indexes,
         )
