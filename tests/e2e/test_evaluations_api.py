@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from gaoxin.events.v1 import events_pb2
 from gaoxin.types.v1 import types_pb2
 
@@ -153,10 +154,18 @@ def test_recognition_is_accepted_once_the_ranking_it_contradicted_is_corrected(
     ]
 
 
-def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client) -> None:
+@pytest.fixture(scope="module")
+def refused_year() -> int:
+    """A history year the tests of refused rankings share: each asserts that nothing was stored in it, which holds
+    for all of them together (history years are few: helpers.history_years)."""
+    [year] = history_years(1)
+    return year
+
+
+def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client, refused_year: int) -> None:
     national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
     provincial = create_recognised_zone(api, "K", "provincial", HISTORY_RECOGNITION)
-    [year] = history_years(1)
+    year = refused_year
 
     reply = put_ranking(api, year, "national", {national: 0, provincial: 2, "GHOST-Z": 3})
     duplicate = api.put(
@@ -182,9 +191,11 @@ def test_bad_ranking_is_422_naming_each_row_and_writes_nothing(api: httpx.Client
     assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
 
 
-def test_bad_ranking_lists_malformed_rows_and_the_registers_findings_in_one_answer(api: httpx.Client) -> None:
+def test_bad_ranking_lists_malformed_rows_and_the_registers_findings_in_one_answer(
+    api: httpx.Client, refused_year: int
+) -> None:
     national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
-    [year] = history_years(1)
+    year = refused_year
     ranks: list[object] = [
         {"zone_code": national, "rank": "x"},
         {"zone_code": national, "rank": 0},
@@ -210,9 +221,9 @@ def test_bad_ranking_lists_malformed_rows_and_the_registers_findings_in_one_answ
     assert api.get(f"/v1/evaluations/{year}/rankings/national").status_code == 404
 
 
-def test_a_wrong_envelope_does_not_hide_the_rows_problems(api: httpx.Client) -> None:
+def test_a_wrong_envelope_does_not_hide_the_rows_problems(api: httpx.Client, refused_year: int) -> None:
     national = create_recognised_zone(api, "K", "national", HISTORY_RECOGNITION)
-    [year] = history_years(1)
+    year = refused_year
     body = {
         "bogus": 1,
         "field_size": "x",
