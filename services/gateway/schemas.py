@@ -49,7 +49,11 @@ def _printable_name(value: str) -> str:
 
 # Kept exactly as given, surrounding spaces included (API.md: Chinese names round-trip unchanged); only a name
 # with nothing but whitespace, or with a control character, is refused.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable_name)]
+# An empty name says so in the same words as a blank one (name_problem), not in pydantic's; the schema still
+# declares minLength 1.
+Name = Annotated[
+    str, StringConstraints(max_length=200), AfterValidator(_printable_name), Field(json_schema_extra={"minLength": 1})
+]
 # `page_size` of every list (API.md: default 50, at most 1000; more is reduced to 1000, not refused).
 PageSize = Annotated[int, Query(ge=1, description="default 50; larger values are reduced to 1000")]
 
@@ -219,7 +223,8 @@ class EnterpriseIn(Strict):
         description="18-character unified social credit code; both check characters are verified",
         examples=["913207063F0WTCDK3T"],
     )
-    name: str = Field(max_length=200)
+    # Checked here as well as by the register: a row refused for another field still has its name judged.
+    name: Name
     zone_code: str = Field(max_length=64)
     above_scale: StrictBool = Field(description="规模以上 (above designated size)")
     hitech_certificate: CertificateIn | None = None

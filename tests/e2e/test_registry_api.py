@@ -150,7 +150,7 @@ def test_enterprises_batch_lists_malformed_rows_and_the_registers_findings_in_on
         {"credit_code": random_credit_code(_rng), "zone_code": zone, "above_scale": True},  # no name
         enterprise(wrong_check, zone),
         "not an object",
-        enterprise(random_credit_code(_rng, "320772"), "NO-SUCH-ZONE", above_scale="yes"),  # two problems
+        enterprise(random_credit_code(_rng, "320772"), "NO-SUCH-ZONE", above_scale="yes", name=""),  # 3 problems
         enterprise(random_credit_code(_rng, "320772"), "NO-SUCH-ZONE"),
         enterprise(good, zone),
     ]
@@ -164,6 +164,7 @@ def test_enterprises_batch_lists_malformed_rows_and_the_registers_findings_in_on
         ("body", "enterprises", 1, "name"),
         ("body", "enterprises", 2, "credit_code"),
         ("body", "enterprises", 3),
+        ("body", "enterprises", 4, "name"),  # judged although the row is refused for its above_scale
         ("body", "enterprises", 4, "above_scale"),
         ("body", "enterprises", 5, "zone_code"),
         ("body", "enterprises", 6, "credit_code"),
@@ -171,7 +172,10 @@ def test_enterprises_batch_lists_malformed_rows_and_the_registers_findings_in_on
     errors = dict(zip(locations, (e["message"] for e in reply.json()["errors"]), strict=True))
     assert errors[("body", "enterprises", 5, "zone_code")] == "unknown zone 'NO-SUCH-ZONE'; PUT /v1/zones first"
     assert errors[("body", "enterprises", 6, "credit_code")] == "duplicate of enterprises[0]"  # the caller's numbering
-    assert reply.json()["detail"] == "6 invalid field(s)"
+    assert errors[("body", "enterprises", 4, "name")] == "must be a non-blank name of at most 200 characters"
+    assert reply.json()["detail"] == "7 invalid field(s)"
+    county = api.put("/v1/counties/320799", json={"name": ""})  # as a blank name is worded, not pydantic's words
+    assert [e["message"] for e in county.json()["errors"]] == ["must be a non-blank name of at most 200 characters"]
     assert api.get(f"/v1/enterprises/{good}").status_code == 404
 
 
