@@ -2,15 +2,15 @@
 
 FastAPI validates a body as a whole: a row missing a field would be reported alone, and the service's own checks
 of the other rows (unknown zones, duplicates, check characters) only in a second round. A batch route instead
-takes its body unvalidated (documented with the model's schema, `schemas.documented_body`; the list a `list[Any]`
-of rows documented with their model, `schemas.rows_schema`), checks the envelope and each row here, sends the
-well-formed rows with their indexes in the batch, and asks the service to check only (`validate_only`) when
-anything was malformed; `problem` then merges both findings in row order.
+takes its body unvalidated (documented as the envelope model with its rows' model, `schemas.documented_body`),
+checks the envelope and each row here, sends the well-formed rows with their indexes in the batch, and asks the
+service to check only (`validate_only`) when anything was malformed; `send` then answers with both findings in
+row order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +22,7 @@ from services.gateway.wire import sent_media_type
 Row = TypeVar("Row", bound=BaseModel)
 Envelope = TypeVar("Envelope", bound=BaseModel)
 Message = TypeVar("Message")
+Reply = TypeVar("Reply")
 
 
 @dataclass
@@ -83,6 +84,19 @@ class BatchRows(Generic[Message]):
     def check_only(self) -> bool:
         """Some rows are malformed: the service is asked to check the others, never to store them."""
         return bool(self.errors)
+
+    async def send(self, call: Callable[[], Awaitable[Reply]]) -> Reply:
+        """The service's reply to `call` (the batch's well-formed rows, `check_only` as `validate_only`); a 422
+        listing everything wrong with the batch when anything is, whether the service found it or this did."""
+        if self.check_only and not self.messages:
+            raise self.problem()  # nothing for the service to check
+        try:
+            reply = await call()
+        except Problem as problem:
+            raise self.merged(problem) from None
+        if self.check_only:
+            raise self.problem()
+        return reply
 
     def problem(self, found_by_service: Sequence[dict[str, Any]] = ()) -> Problem:
         """One 422: the malformed rows' errors and what the service found in the others, in row order."""

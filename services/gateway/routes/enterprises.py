@@ -13,7 +13,6 @@ from services.gateway.batch_rows import BatchRows
 from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.json_route import StrictJsonRoute
-from services.gateway.problems import Problem
 from services.gateway.schemas import (
     Enterprise,
     EnterpriseBatchIn,
@@ -77,16 +76,9 @@ async def post_enterprises(
         message = pb.UpsertEnterprisesRequest(
             enterprises=rows.messages, row_indexes=rows.indexes, validate_only=rows.check_only
         )
-        try:
-            reply = await backend.call(backend.indicators.UpsertEnterprises, message)
-        except Problem as problem:
-            raise rows.merged(problem) from None
-        if rows.check_only:
-            raise rows.problem()
+        reply = await rows.send(lambda: backend.call(backend.indicators.UpsertEnterprises, message))
         return JSONResponse({"created": reply.created, "updated": reply.updated, "unchanged": reply.unchanged})
 
-    if rows.check_only and not rows.messages:
-        raise rows.problem()
     return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 

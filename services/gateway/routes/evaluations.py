@@ -15,7 +15,6 @@ from services.gateway.deps import Backend, Reader, Writer
 from services.gateway.idempotency import IdempotencyKey, idempotent
 from services.gateway.json_route import StrictJsonRoute
 from services.gateway.page_tokens import Paging
-from services.gateway.problems import Problem
 from services.gateway.schemas import (
     Consequences,
     Level,
@@ -112,12 +111,7 @@ async def put_ranking(
             validate_only=rows.check_only,
             row_indexes=rows.indexes,
         )
-        try:
-            reply = await backend.call(backend.indicators.PutRanking, message, RANKING_PATH)
-        except Problem as problem:
-            raise rows.merged(problem) from None
-        if rows.check_only:
-            raise rows.problem()
+        reply = await rows.send(lambda: backend.call(backend.indicators.PutRanking, message, RANKING_PATH))
         payload = {
             **ranking_json(reply.ranking),
             "replaced": reply.replaced,
@@ -127,8 +121,6 @@ async def put_ranking(
         first = reply.changed and not reply.replaced
         return JSONResponse(payload, status_code=201 if first else 200)
 
-    if rows.check_only and not rows.messages:
-        raise rows.problem()
     return await idempotent(request, caller.key_id, idempotency_key, produce)
 
 
