@@ -135,20 +135,15 @@ def listens(pid: int, port: int) -> bool | None:
 
 
 def wait_for_port(
-    port: int,
-    timeout: float,
-    process: subprocess.Popen[bytes] | None = None,
-    cancel: threading.Event | None = None,
-    host: str = "127.0.0.1",
+    port: int, timeout: float, process: subprocess.Popen[bytes] | None = None, cancel: threading.Event | None = None
 ) -> None:
-    """Until `port` on `host` accepts connections, from `process` when given (not from whatever else holds the
-    port)."""
+    """Until `port` accepts connections, from `process` when given (not from whatever else holds the port)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _check(cancel)
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
             if process is None or listens(process.pid, port) is not False:
                 return
         time.sleep(0.05)

@@ -46,6 +46,11 @@ EMPTY_MEANS_UNSET = (
 )
 
 
+def host_port(host: str, port: int) -> str:
+    """`host:port` as gRPC and URLs write it: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAOXIN_", extra="ignore")
 
@@ -226,8 +231,8 @@ class Settings(BaseSettings):
         return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
 
     def local_address(self, port: int) -> str:
-        """`local_host:port`, an IPv6 address in brackets."""
-        return f"[{self.local_host}]:{port}" if ":" in self.local_host else f"{self.local_host}:{port}"
+        """`local_host:port`, as a client connects to it."""
+        return host_port(self.local_host, port)
 
 
 def describe_settings_error(exc: ValidationError) -> str:

@@ -17,7 +17,7 @@ import uvloop
 from sqlalchemy import Engine
 
 from services.common.bus import Bus
-from services.common.config import ServiceName, Settings
+from services.common.config import ServiceName, Settings, host_port
 from services.common.grpc_server import build_server, set_serving
 from services.common.inbox import EventConsumer
 from services.common.logs import configure
@@ -65,12 +65,7 @@ class ServiceProcess:
         configure(self.name, self.settings.log_level)
         record_build_info(self.name)
         serve_metrics(self.settings.metrics_port(self.name), self.settings.host)
-        host = self.settings.host
-        address = (
-            f"[{host}]:{self.settings.grpc_port(self.name)}"
-            if ":" in host
-            else f"{host}:{self.settings.grpc_port(self.name)}"
-        )
+        address = host_port(self.settings.host, self.settings.grpc_port(self.name))
         server, health, _ = await build_server(self.register, self.grpc_service_names, address)
         await server.start()
         stop = stop or _stop_on_signals()

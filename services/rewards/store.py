@@ -291,7 +291,8 @@ def histories(conn: Connection, award_ids: Sequence[str]) -> dict[str, list[Stat
     return result
 
 
-def _granted_award(row: Any) -> GrantedAward:
+def as_granted_award(row: Any) -> GrantedAward:
+    """A ledger row (granted or revoked) as the reconciliation plan reads it."""
     return GrantedAward(
         award_id=row.award_id,
         rule=row.rule,
@@ -323,8 +324,8 @@ def ledger_awards(conn: Connection, rule: str, kind: str, codes: Sequence[str] |
     """The granted and the revoked awards of a rule (all beneficiaries when `codes` is None)."""
     granted, revoked = award_rows(conn, rule, kind, codes)
     return LedgerAwards(
-        {code: [_granted_award(row) for row in rows] for code, rows in granted.items()},
-        {code: [_granted_award(row) for row in rows] for code, rows in revoked.items()},
+        {code: [as_granted_award(row) for row in rows] for code, rows in granted.items()},
+        {code: [as_granted_award(row) for row in rows] for code, rows in revoked.items()},
     )
 
 
@@ -338,11 +339,6 @@ def award_rows(conn: Connection, rule: str, kind: str, codes: Sequence[str] | No
         for row in conn.execute(where.order_by(awards.c.seq)).all():
             (granted if row.status == GRANTED else revoked).setdefault(row.beneficiary_code, []).append(row)
     return granted, revoked
-
-
-def as_granted_award(row: Any) -> GrantedAward:
-    """A ledger row as the reconciliation plan reads it."""
-    return _granted_award(row)
 
 
 def get_award(conn: Connection, award_id: str) -> Row[tuple[object, ...]] | None:
